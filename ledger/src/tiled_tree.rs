@@ -1,0 +1,795 @@
+//! The append-only Merkle tree kept as C2SP tiles in a [`Store`].
+//!
+//! [`TiledTree`] is the single writer: it holds the frontier (O(log n)
+//! hashes) and the rightmost, still-growing tile of each level, and appends
+//! batches of entries. [`TreeReader`] is a cheap, shareable handle that
+//! serves roots, proofs, tiles and entries at any size up to the committed
+//! one, reading only stored tiles; it never rebuilds the tree in memory.
+//!
+//! Spec: `spec/tiles.md` ("Storage layout") and `spec/tree.md`.
+//!
+//! Stored records (all in one store, so one batch is atomic):
+//!
+//! ```text
+//! "S"                          tree state: version, size, frontier, BLAKE3 checksum
+//! "T" || level u8 || N u64 BE  hash tile N of level, 32-byte hashes (its current width)
+//! "E" || N u64 BE              full entry bundle N (written once, when it fills)
+//! "P" || index u64 BE          one entry of the entry bundle that is not full yet
+//! ```
+//!
+//! A tile's hashes never change once written; a partial tile only grows.
+//! So the tile of width W at any historical size is a prefix of the stored one.
+
+use crate::proof::{self, SubtreeSource};
+use crate::storage::{Batch, StorageError, Store};
+use crate::tile::{self, Tile, TileKind, MAX_ENTRY_SIZE, TILE_HEIGHT, TILE_WIDTH};
+use crate::tree::{complete_root, leaf_hash, Frontier, Hash, HASH_SIZE};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use thiserror::Error;
+
+const KEY_STATE: &[u8] = b"S";
+const PREFIX_TILE: u8 = b'T';
+const PREFIX_BUNDLE: u8 = b'E';
+const PREFIX_PENDING: u8 = b'P';
+const STATE_VERSION: u8 = 1;
+const W: u64 = TILE_WIDTH as u64;
+
+/// Errors of the stored tree.
+#[derive(Debug, Error)]
+pub enum TreeError {
+    /// A leaf index at or beyond the tree size (caller's mistake).
+    #[error("leaf index {index} is out of range for tree size {tree_size}")]
+    IndexOutOfRange { index: u64, tree_size: u64 },
+    /// A size beyond the tree (caller's mistake).
+    #[error("size {size} is beyond the tree size {tree_size}")]
+    SizeBeyondTree { size: u64, tree_size: u64 },
+    /// Sizes in the wrong order or zero where that is meaningless.
+    #[error("no consistency proof from size {old_size} to size {new_size}")]
+    BadSizes { old_size: u64, new_size: u64 },
+    /// A tile request that this tree cannot serve (too wide, not yet there).
+    #[error("tile {tile} does not exist at tree size {tree_size}")]
+    NoSuchTile { tile: String, tree_size: u64 },
+    /// An entry above the 65,535-byte limit of entry bundles.
+    #[error(transparent)]
+    Tile(#[from] tile::TileError),
+    /// The store failed, or its data fails a consistency check.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn tile_key(level: u8, index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10);
+    k.push(PREFIX_TILE);
+    k.push(level);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn bundle_key(index: u64) -> Vec<u8> {
+    let mut k = vec![PREFIX_BUNDLE];
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn pending_key(index: u64) -> Vec<u8> {
+    let mut k = vec![PREFIX_PENDING];
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn encode_state(f: &Frontier) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + 8 + HASH_SIZE * (f.nodes().len() + 1));
+    v.push(STATE_VERSION);
+    v.extend_from_slice(&f.size().to_be_bytes());
+    for n in f.nodes() {
+        v.extend_from_slice(&n.0);
+    }
+    let sum = blake3::hash(&v);
+    v.extend_from_slice(sum.as_bytes());
+    v
+}
+
+fn decode_state(v: &[u8]) -> Result<Frontier, StorageError> {
+    let bad = |what: &str| StorageError::corrupt(format!("tree state record: {what}"));
+    if v.len() < 1 + 8 + 32 || (v.len() - 9) % HASH_SIZE != 0 {
+        return Err(bad("wrong length"));
+    }
+    let (body, sum) = v.split_at(v.len() - 32);
+    if blake3::hash(body).as_bytes() != sum {
+        return Err(bad("checksum mismatch"));
+    }
+    if body[0] != STATE_VERSION {
+        return Err(bad("unknown version"));
+    }
+    let size = u64::from_be_bytes(body[1..9].try_into().unwrap());
+    let nodes = body[9..]
+        .chunks_exact(HASH_SIZE)
+        .map(|c| Hash::from_slice(c).unwrap())
+        .collect();
+    Frontier::from_parts(size, nodes).ok_or_else(|| bad("frontier does not match size"))
+}
+
+fn hashes_to_bytes(hashes: &[Hash]) -> Vec<u8> {
+    hashes.iter().flat_map(|h| h.0).collect()
+}
+
+/// Read access to the stored tree, at any size up to the committed one.
+/// Cloning is cheap; clones share the committed size.
+#[derive(Clone)]
+pub struct TreeReader {
+    store: Arc<dyn Store>,
+    committed_size: Arc<AtomicU64>,
+}
+
+impl TreeReader {
+    /// The size of the tree as of the last committed batch.
+    pub fn size(&self) -> u64 {
+        self.committed_size.load(Ordering::Acquire)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn check_size(&self, size: u64) -> Result<(), TreeError> {
+        let tree_size = self.size();
+        if size > tree_size {
+            return Err(TreeError::SizeBeyondTree { size, tree_size });
+        }
+        Ok(())
+    }
+
+    /// The root of the tree of the first `size` leaves.
+    ///
+    /// # Errors
+    /// [`TreeError::SizeBeyondTree`], or a storage failure.
+    pub fn root_at(&self, size: u64) -> Result<Hash, TreeError> {
+        self.check_size(size)?;
+        if size == 0 {
+            return Ok(crate::tree::empty_root());
+        }
+        proof::range_hash(self, 0, size)
+    }
+
+    /// The leaf hash of the entry at `index`.
+    pub fn leaf_hash(&self, index: u64) -> Result<Hash, TreeError> {
+        let tree_size = self.size();
+        if index >= tree_size {
+            return Err(TreeError::IndexOutOfRange { index, tree_size });
+        }
+        self.subtree(0, index)
+    }
+
+    /// The inclusion proof of leaf `index` in the tree of `size` leaves.
+    ///
+    /// # Errors
+    /// [`TreeError::IndexOutOfRange`], [`TreeError::SizeBeyondTree`], or a
+    /// storage failure.
+    pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
+        self.check_size(size)?;
+        if index >= size {
+            return Err(TreeError::IndexOutOfRange {
+                index,
+                tree_size: size,
+            });
+        }
+        proof::prove_inclusion(self, index, size)
+    }
+
+    /// The consistency proof from the tree of `old_size` leaves to the tree
+    /// of `new_size` leaves.
+    ///
+    /// # Errors
+    /// [`TreeError::BadSizes`] unless `0 < old_size <= new_size`,
+    /// [`TreeError::SizeBeyondTree`], or a storage failure.
+    pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, TreeError> {
+        self.check_size(new_size)?;
+        if old_size == 0 || old_size > new_size {
+            return Err(TreeError::BadSizes { old_size, new_size });
+        }
+        proof::prove_consistency(self, old_size, new_size)
+    }
+
+    /// The hashes of a hash tile, as stored (its width may exceed what a
+    /// given tree size has).
+    fn stored_tile(&self, level: u8, index: u64) -> Result<Vec<u8>, TreeError> {
+        self.store
+            .get(&tile_key(level, index))?
+            .ok_or_else(|| TreeError::NoSuchTile {
+                tile: Tile {
+                    kind: TileKind::Hashes { level },
+                    index,
+                    width: TILE_WIDTH,
+                }
+                .path(),
+                tree_size: self.size(),
+            })
+    }
+
+    /// The bytes of `tile` as C2SP tlog-tiles serves them: concatenated
+    /// hashes for a hash tile, a length-prefixed bundle for entries.
+    ///
+    /// # Errors
+    /// [`TreeError::NoSuchTile`] if the committed tree has no such tile at
+    /// that width, or a storage failure.
+    pub fn tile(&self, t: Tile) -> Result<Vec<u8>, TreeError> {
+        let tree_size = self.size();
+        let available = tile::tile_at_size(t.kind, t.index, tree_size).map_or(0, |a| a.width);
+        if t.width > available {
+            return Err(TreeError::NoSuchTile {
+                tile: t.path(),
+                tree_size,
+            });
+        }
+        match t.kind {
+            TileKind::Hashes { level } => {
+                let mut data = self.stored_tile(level, t.index)?;
+                let want = t.width as usize * HASH_SIZE;
+                if data.len() < want || data.len() % HASH_SIZE != 0 {
+                    return Err(StorageError::corrupt(format!(
+                        "{} has {} bytes",
+                        t.path(),
+                        data.len()
+                    ))
+                    .into());
+                }
+                data.truncate(want);
+                Ok(data)
+            }
+            TileKind::Entries => {
+                let entries = self.entries(t.index * W, t.index * W + t.width as u64)?;
+                let mut bundle = Vec::with_capacity(entries.iter().map(|e| e.len() + 2).sum());
+                for e in &entries {
+                    tile::append_to_bundle(&mut bundle, e)?;
+                }
+                Ok(bundle)
+            }
+        }
+    }
+
+    /// The entry at `index`.
+    pub fn entry(&self, index: u64) -> Result<Vec<u8>, TreeError> {
+        Ok(self.entries(index, index + 1)?.pop().expect("one entry"))
+    }
+
+    /// The entries `[start, end)`.
+    ///
+    /// # Errors
+    /// [`TreeError::IndexOutOfRange`] if `end` is beyond the tree or
+    /// `start > end`, or a storage failure.
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TreeError> {
+        let tree_size = self.size();
+        if end > tree_size || start > end {
+            return Err(TreeError::IndexOutOfRange {
+                index: end.saturating_sub(1),
+                tree_size,
+            });
+        }
+        let mut out = Vec::with_capacity((end - start) as usize);
+        let mut i = start;
+        while i < end {
+            let n = i / W;
+            let bundle_end = ((n + 1) * W).min(end);
+            if let Some(data) = self.store.get(&bundle_key(n))? {
+                let entries = tile::decode_bundle(&data)
+                    .map_err(|e| StorageError::corrupt(format!("entry bundle {n}: {e}")))?;
+                if entries.len() != TILE_WIDTH as usize {
+                    return Err(StorageError::corrupt(format!(
+                        "entry bundle {n} holds {} entries",
+                        entries.len()
+                    ))
+                    .into());
+                }
+                out.extend(
+                    entries[(i - n * W) as usize..(bundle_end - n * W) as usize]
+                        .iter()
+                        .map(|e| e.to_vec()),
+                );
+            } else {
+                let recs = self.store.range(
+                    &pending_key(i),
+                    &pending_key(bundle_end),
+                    W as usize,
+                    false,
+                )?;
+                if recs.len() as u64 != bundle_end - i {
+                    return Err(StorageError::corrupt(format!(
+                        "entries {i}..{bundle_end} are missing"
+                    ))
+                    .into());
+                }
+                out.extend(recs.into_iter().map(|(_, v)| v));
+            }
+            i = bundle_end;
+        }
+        Ok(out)
+    }
+
+    /// Recomputes the whole tree from the stored entries and compares every
+    /// stored tile and the root at `size`. Cost is linear in the tree size.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] naming the first mismatch.
+    pub fn verify_all(&self, expected_root: &Hash) -> Result<(), TreeError> {
+        let size = self.size();
+        let mut frontier = Frontier::default();
+        let mut levels: Vec<Vec<Hash>> = Vec::new();
+        let check_tile = |level: u8, index: u64, hashes: &[Hash]| -> Result<(), TreeError> {
+            let stored = tile::decode_hashes(&self.stored_tile(level, index)?)
+                .map_err(|e| StorageError::corrupt(e.to_string()))?;
+            if stored.len() < hashes.len() || stored[..hashes.len()] != *hashes {
+                return Err(StorageError::corrupt(format!(
+                    "hash tile {level}/{index} differs from the entries"
+                ))
+                .into());
+            }
+            Ok(())
+        };
+        let mut start = 0u64;
+        while start < size {
+            let end = (start + W).min(size);
+            for e in self.entries(start, end)? {
+                frontier.push(leaf_hash(&e), |height, _, h| {
+                    if height % TILE_HEIGHT == 0 {
+                        let level = (height / TILE_HEIGHT) as usize;
+                        if levels.len() <= level {
+                            levels.resize(level + 1, Vec::new());
+                        }
+                        levels[level].push(*h);
+                    }
+                });
+            }
+            for (level, hashes) in levels.iter_mut().enumerate() {
+                if hashes.len() == TILE_WIDTH as usize {
+                    let count = tile::hashes_at_level(level as u8, frontier.size());
+                    check_tile(level as u8, count / W - 1, hashes)?;
+                    hashes.clear();
+                }
+            }
+            start = end;
+        }
+        for (level, hashes) in levels.iter().enumerate() {
+            if !hashes.is_empty() {
+                let count = tile::hashes_at_level(level as u8, size);
+                check_tile(level as u8, count / W, hashes)?;
+            }
+        }
+        if frontier.root() != *expected_root {
+            let what = format!(
+                "root recomputed from entries {} differs from {expected_root}",
+                frontier.root()
+            );
+            return Err(StorageError::corrupt(what).into());
+        }
+        Ok(())
+    }
+}
+
+impl SubtreeSource for TreeReader {
+    type Error = TreeError;
+
+    fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
+        let level = height / TILE_HEIGHT;
+        let r = height % TILE_HEIGHT;
+        let first = index << r;
+        let count = 1usize << r;
+        let tile_index = first / W;
+        let offset = (first % W) as usize;
+        let data = self.stored_tile(level, tile_index)?;
+        let end = (offset + count) * HASH_SIZE;
+        if data.len() < end {
+            return Err(TreeError::NoSuchTile {
+                tile: Tile {
+                    kind: TileKind::Hashes { level },
+                    index: tile_index,
+                    width: (offset + count) as u16,
+                }
+                .path(),
+                tree_size: self.size(),
+            });
+        }
+        let hashes = tile::decode_hashes(&data[offset * HASH_SIZE..end]).expect("whole hashes");
+        Ok(complete_root(&hashes))
+    }
+}
+
+/// What one append committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Index of the first entry of the batch.
+    pub first_index: u64,
+    /// Tree size after the batch.
+    pub size: u64,
+    /// Tree root after the batch.
+    pub root: Hash,
+}
+
+/// The single writer of the stored tree.
+pub struct TiledTree {
+    reader: TreeReader,
+    frontier: Frontier,
+    /// `partial[level]`: the hashes of the rightmost tile of that level that
+    /// is not full yet (possibly empty).
+    partial: Vec<Vec<Hash>>,
+}
+
+impl TiledTree {
+    /// Opens the tree in `store` (an empty store is an empty tree), and
+    /// checks that the stored tiles reproduce the stored frontier's root.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] if the state record, the tiles or the
+    /// pending entries disagree; other storage failures.
+    pub fn open(store: Arc<dyn Store>) -> Result<Self, TreeError> {
+        let frontier = match store.get(KEY_STATE)? {
+            Some(v) => decode_state(&v)?,
+            None => Frontier::default(),
+        };
+        let size = frontier.size();
+        let reader = TreeReader {
+            store,
+            committed_size: Arc::new(AtomicU64::new(size)),
+        };
+        let mut partial = Vec::new();
+        for level in 0..=tile::MAX_LEVEL {
+            let count = tile::hashes_at_level(level, size);
+            if count == 0 {
+                break;
+            }
+            let width = (count % W) as usize;
+            let hashes = if width == 0 {
+                Vec::new()
+            } else {
+                let data = reader.stored_tile(level, count / W)?;
+                let hashes =
+                    tile::decode_hashes(&data).map_err(|e| StorageError::corrupt(e.to_string()))?;
+                if hashes.len() != width {
+                    return Err(StorageError::corrupt(format!(
+                        "partial tile {level}/{} has {} hashes, want {width}",
+                        count / W,
+                        hashes.len()
+                    ))
+                    .into());
+                }
+                hashes
+            };
+            partial.push(hashes);
+        }
+        let pending = size % W;
+        if pending > 0 {
+            let start = size - pending;
+            let n = reader.store.range(
+                &pending_key(start),
+                &pending_key(start + W),
+                W as usize + 1,
+                false,
+            )?;
+            if n.len() as u64 != pending {
+                return Err(StorageError::corrupt(format!(
+                    "{} pending entries, want {pending}",
+                    n.len()
+                ))
+                .into());
+            }
+        }
+        if size > 0 {
+            let root = reader.root_at(size)?;
+            if root != frontier.root() {
+                return Err(StorageError::corrupt(format!(
+                    "root from tiles {root} differs from the stored frontier root {}",
+                    frontier.root()
+                ))
+                .into());
+            }
+        }
+        Ok(Self {
+            reader,
+            frontier,
+            partial,
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    pub fn root(&self) -> Hash {
+        self.frontier.root()
+    }
+
+    pub fn reader(&self) -> &TreeReader {
+        &self.reader
+    }
+
+    /// Appends `entries` and commits them, with every tile, entry bundle and
+    /// the new tree state, plus the caller's `extra` records (indexes, …),
+    /// in one atomic batch. The batch is visible at once but durable only
+    /// after [`TiledTree::flush`]. On error nothing changed, in the store or
+    /// in memory.
+    ///
+    /// # Errors
+    /// [`TreeError::Tile`] for an entry over 65,535 bytes (checked before
+    /// anything is written), or a storage failure.
+    pub fn append<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        extra: Batch,
+    ) -> Result<Appended, TreeError> {
+        for e in entries {
+            if e.as_ref().len() > MAX_ENTRY_SIZE {
+                return Err(tile::TileError::EntryTooLarge {
+                    len: e.as_ref().len(),
+                    max: MAX_ENTRY_SIZE,
+                }
+                .into());
+            }
+        }
+        let first_index = self.size();
+        let new_size = first_index + entries.len() as u64;
+        let mut frontier = self.frontier.clone();
+        let mut partial = self.partial.clone();
+        let mut batch = Batch::new();
+        let mut full_tiles: Vec<(u8, u64, Vec<Hash>)> = Vec::new();
+        let mut dirty_levels: Vec<bool> = vec![false; partial.len()];
+
+        for e in entries {
+            frontier.push(leaf_hash(e.as_ref()), |height, index, h| {
+                if height % TILE_HEIGHT != 0 {
+                    return;
+                }
+                let level = (height / TILE_HEIGHT) as usize;
+                if partial.len() <= level {
+                    partial.resize(level + 1, Vec::new());
+                    dirty_levels.resize(level + 1, false);
+                }
+                partial[level].push(*h);
+                dirty_levels[level] = true;
+                if partial[level].len() == TILE_WIDTH as usize {
+                    full_tiles.push((level as u8, index / W, std::mem::take(&mut partial[level])));
+                }
+            });
+        }
+        for (level, index, hashes) in &full_tiles {
+            batch.put(tile_key(*level, *index), hashes_to_bytes(hashes));
+        }
+        for (level, hashes) in partial.iter().enumerate() {
+            if dirty_levels[level] && !hashes.is_empty() {
+                let index = tile::hashes_at_level(level as u8, new_size) / W;
+                batch.put(tile_key(level as u8, index), hashes_to_bytes(hashes));
+            }
+        }
+
+        // Entries: a bundle that fills in this batch is written whole (with
+        // the entries earlier batches left pending); the rest stay pending.
+        let mut i = first_index;
+        for chunk_end in bundle_boundaries(first_index, new_size) {
+            let n = i / W;
+            let slice = &entries[(i - first_index) as usize..(chunk_end - first_index) as usize];
+            if chunk_end % W == 0 {
+                let mut bundle = Vec::new();
+                let start = n * W;
+                if start < i {
+                    let earlier = self.reader.store.range(
+                        &pending_key(start),
+                        &pending_key(i),
+                        W as usize,
+                        false,
+                    )?;
+                    if earlier.len() as u64 != i - start {
+                        return Err(StorageError::corrupt(format!(
+                            "pending entries {start}..{i} are missing"
+                        ))
+                        .into());
+                    }
+                    for (k, v) in earlier {
+                        tile::append_to_bundle(&mut bundle, &v)?;
+                        batch.delete(k);
+                    }
+                }
+                for e in slice {
+                    tile::append_to_bundle(&mut bundle, e.as_ref())?;
+                }
+                batch.put(bundle_key(n), bundle);
+            } else {
+                for (j, e) in slice.iter().enumerate() {
+                    batch.put(pending_key(i + j as u64), e.as_ref());
+                }
+            }
+            i = chunk_end;
+        }
+        batch.put(KEY_STATE, encode_state(&frontier));
+        batch.extend(extra);
+        self.reader.store.commit(&batch)?;
+
+        self.frontier = frontier;
+        self.partial = partial;
+        self.reader
+            .committed_size
+            .store(new_size, Ordering::Release);
+        Ok(Appended {
+            first_index,
+            size: new_size,
+            root: self.frontier.root(),
+        })
+    }
+
+    /// Makes every committed append durable.
+    pub fn flush(&self) -> Result<(), TreeError> {
+        Ok(self.reader.store.flush()?)
+    }
+}
+
+/// The ends of the runs of `[start, end)` that fall into one entry bundle.
+fn bundle_boundaries(start: u64, end: u64) -> impl Iterator<Item = u64> {
+    let mut i = start;
+    std::iter::from_fn(move || {
+        if i >= end {
+            return None;
+        }
+        i = ((i / W + 1) * W).min(end);
+        Some(i)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proof::{check_consistency, check_inclusion, InMemoryLeaves};
+    use crate::storage::MemoryStore;
+    use crate::tree::root_of;
+
+    fn entry(i: u64) -> Vec<u8> {
+        format!("entry {i}").into_bytes()
+    }
+
+    fn build(sizes: &[u64]) -> (TiledTree, Vec<Hash>) {
+        let mut t = TiledTree::open(Arc::new(MemoryStore::new())).unwrap();
+        let mut leaves = Vec::new();
+        let mut n = 0;
+        for &s in sizes {
+            let batch: Vec<Vec<u8>> = (n..n + s).map(entry).collect();
+            leaves.extend(batch.iter().map(|e| leaf_hash(e)));
+            t.append(&batch, Batch::new()).unwrap();
+            n += s;
+        }
+        (t, leaves)
+    }
+
+    #[test]
+    fn roots_at_every_size_match_the_reference() {
+        let (t, leaves) = build(&[1, 2, 300, 5, 255, 256, 1]);
+        let r = t.reader();
+        for size in 0..=leaves.len() as u64 {
+            assert_eq!(
+                r.root_at(size).unwrap(),
+                root_of(&leaves[..size as usize]),
+                "size {size}"
+            );
+        }
+        assert!(matches!(
+            r.root_at(leaves.len() as u64 + 1),
+            Err(TreeError::SizeBeyondTree { .. })
+        ));
+    }
+
+    #[test]
+    fn proofs_from_tiles_equal_proofs_from_memory() {
+        let (t, leaves) = build(&[700, 100, 1]);
+        let r = t.reader();
+        let mem = InMemoryLeaves(&leaves);
+        for size in [1u64, 2, 255, 256, 257, 511, 512, 513, 801] {
+            let root = root_of(&leaves[..size as usize]);
+            for index in [0, size / 2, size - 1] {
+                let p = r.prove_inclusion(index, size).unwrap();
+                assert_eq!(p, proof::prove_inclusion(&mem, index, size).unwrap());
+                check_inclusion(&leaves[index as usize], index, size, &p, &root).unwrap();
+            }
+            for old in [1u64, size / 3 + 1, size] {
+                let p = r.prove_consistency(old, size).unwrap();
+                check_consistency(old, size, &p, &root_of(&leaves[..old as usize]), &root).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn entries_and_bundles_read_back_across_batches() {
+        let (t, _) = build(&[100, 200, 300]);
+        let r = t.reader();
+        assert_eq!(
+            r.entries(0, 600).unwrap(),
+            (0..600).map(entry).collect::<Vec<_>>()
+        );
+        let b = r
+            .tile(Tile {
+                kind: TileKind::Entries,
+                index: 2,
+                width: 88,
+            })
+            .unwrap();
+        let got = tile::decode_bundle(&b).unwrap();
+        assert_eq!(got.len(), 88);
+        assert_eq!(got[0], entry(512).as_slice());
+        assert!(r
+            .tile(Tile {
+                kind: TileKind::Entries,
+                index: 2,
+                width: 89
+            })
+            .is_err());
+        let full = r
+            .tile(Tile {
+                kind: TileKind::Entries,
+                index: 0,
+                width: 256,
+            })
+            .unwrap();
+        assert_eq!(tile::decode_bundle(&full).unwrap().len(), 256);
+        // No pending entries remain for full bundles.
+        let pending = r
+            .store()
+            .range(&pending_key(0), &pending_key(512), 1000, false)
+            .unwrap();
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn reopen_resumes_from_the_stored_state() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let mut t = TiledTree::open(store.clone()).unwrap();
+        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new())
+            .unwrap();
+        let root = t.root();
+        drop(t);
+        let mut t = TiledTree::open(store.clone()).unwrap();
+        assert_eq!((t.size(), t.root()), (300, root));
+        t.append(&(300..700).map(entry).collect::<Vec<_>>(), Batch::new())
+            .unwrap();
+        let leaves: Vec<Hash> = (0..700).map(|i| leaf_hash(&entry(i))).collect();
+        assert_eq!(t.root(), root_of(&leaves));
+        t.reader().verify_all(&t.root()).unwrap();
+    }
+
+    #[test]
+    fn oversized_entry_leaves_the_tree_untouched() {
+        let (mut t, _) = build(&[3]);
+        let before = t.root();
+        let err = t
+            .append(&[vec![0u8; 10], vec![0u8; 65_536]], Batch::new())
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            TreeError::Tile(tile::TileError::EntryTooLarge { .. })
+        ));
+        assert_eq!((t.size(), t.root()), (3, before));
+    }
+
+    #[test]
+    fn corrupt_tile_is_detected_on_open() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let mut t = TiledTree::open(store.clone()).unwrap();
+        t.append(&(0..10).map(entry).collect::<Vec<_>>(), Batch::new())
+            .unwrap();
+        let mut b = Batch::new();
+        let mut data = store.get(&tile_key(0, 0)).unwrap().unwrap();
+        data[5] ^= 1;
+        b.put(tile_key(0, 0), data);
+        store.commit(&b).unwrap();
+        assert!(matches!(
+            TiledTree::open(store),
+            Err(TreeError::Storage(StorageError::Corrupt { .. }))
+        ));
+    }
+
+    #[test]
+    fn verify_all_catches_a_changed_entry() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let mut t = TiledTree::open(store.clone()).unwrap();
+        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new())
+            .unwrap();
+        let mut b = Batch::new();
+        b.put(pending_key(299), &b"tampered"[..]);
+        store.commit(&b).unwrap();
+        assert!(t.reader().verify_all(&t.root()).is_err());
+    }
+}
