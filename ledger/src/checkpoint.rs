@@ -42,22 +42,12 @@ pub enum CheckpointError {
 
 impl Checkpoint {
     pub fn new(origin: &str, size: u64, root: Hash) -> Self {
-        Self {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions: Vec::new(),
-        }
+        Self { origin: origin.to_owned(), size, root, extensions: Vec::new() }
     }
 
     /// The checkpoint text: the body that is signed, ending in a newline.
     pub fn to_text(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            self.root.to_base64()
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, self.root.to_base64());
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -70,9 +60,8 @@ impl Checkpoint {
     /// # Errors
     /// [`CheckpointError::Malformed`] naming the bad line.
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
-        let body = text
-            .strip_suffix('\n')
-            .ok_or(CheckpointError::Malformed("text must end with a newline"))?;
+        let body =
+            text.strip_suffix('\n').ok_or(CheckpointError::Malformed("text must end with a newline"))?;
         let mut lines = body.split('\n');
         let origin = lines.next().unwrap_or_default();
         if origin.is_empty() || origin.chars().any(char::is_control) {
@@ -81,15 +70,11 @@ impl Checkpoint {
         let size = lines
             .next()
             .and_then(parse_decimal)
-            .ok_or(CheckpointError::Malformed(
-                "size line is not a canonical decimal",
-            ))?;
+            .ok_or(CheckpointError::Malformed("size line is not a canonical decimal"))?;
         let root = lines
             .next()
             .and_then(Hash::from_base64)
-            .ok_or(CheckpointError::Malformed(
-                "root line is not a base64 SHA-256 hash",
-            ))?;
+            .ok_or(CheckpointError::Malformed("root line is not a base64 SHA-256 hash"))?;
         let extensions: Vec<String> = lines.map(str::to_owned).collect();
         if extensions.len() > MAX_EXTENSIONS {
             return Err(CheckpointError::Malformed("too many extension lines"));
@@ -97,12 +82,7 @@ impl Checkpoint {
         if extensions.iter().any(|e| e.is_empty()) {
             return Err(CheckpointError::Malformed("empty extension line"));
         }
-        Ok(Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions,
-        })
+        Ok(Checkpoint { origin: origin.to_owned(), size, root, extensions })
     }
 
     /// Signs this checkpoint as a note with the log's key (and any others).
@@ -136,10 +116,7 @@ pub fn open(
     let note = note::open(msg, verifiers)?;
     let checkpoint = Checkpoint::parse(&note.text)?;
     if checkpoint.origin != origin {
-        return Err(CheckpointError::WrongOrigin {
-            got: checkpoint.origin,
-            want: origin.to_owned(),
-        });
+        return Err(CheckpointError::WrongOrigin { got: checkpoint.origin, want: origin.to_owned() });
     }
     Ok(SignedCheckpoint { checkpoint, note })
 }
@@ -176,20 +153,9 @@ mod tests {
     #[test]
     fn signed_checkpoint_opens_only_for_its_origin() {
         let s = Ed25519Signer::generate("example.com/log").unwrap();
-        let msg = Checkpoint::new("example.com/log", 3, empty_root())
-            .sign(&[&s])
-            .unwrap();
+        let msg = Checkpoint::new("example.com/log", 3, empty_root()).sign(&[&s]).unwrap();
         let v = s.verifier();
-        assert_eq!(
-            open(&msg, "example.com/log", &[&v])
-                .unwrap()
-                .checkpoint
-                .size,
-            3
-        );
-        assert!(matches!(
-            open(&msg, "other", &[&v]),
-            Err(CheckpointError::WrongOrigin { .. })
-        ));
+        assert_eq!(open(&msg, "example.com/log", &[&v]).unwrap().checkpoint.size, 3);
+        assert!(matches!(open(&msg, "other", &[&v]), Err(CheckpointError::WrongOrigin { .. })));
     }
 }

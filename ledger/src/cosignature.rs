@@ -48,11 +48,7 @@ impl CosignatureVerifier {
         if key.is_weak() {
             return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
         }
-        Ok(Self {
-            name: name.to_owned(),
-            id: key_id(name, ALG_COSIGNATURE_V1, key.as_bytes()),
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id: key_id(name, ALG_COSIGNATURE_V1, key.as_bytes()), key })
     }
 
     /// Parses a witness `vkey` (`name+id+base64(0x04 || key)`).
@@ -65,9 +61,7 @@ impl CosignatureVerifier {
             (Some(n), Some(i), Some(d)) => (n, i, d),
             _ => return Err(NoteError::BadKey("want name+id+key")),
         };
-        let bytes = BASE64
-            .decode(data)
-            .map_err(|_| NoteError::BadKey("key data is not base64"))?;
+        let bytes = BASE64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
         match bytes.split_first() {
             Some((&ALG_COSIGNATURE_V1, key)) => {
                 let v = Self::new(name, ed25519_public_key(key)?)?;
@@ -108,9 +102,7 @@ impl NoteVerifier for CosignatureVerifier {
         let Ok(signature) = Signature::from_slice(&sig[8..]) else {
             return false;
         };
-        self.key
-            .verify_strict(&signed_message(ts, text), &signature)
-            .is_ok()
+        self.key.verify_strict(&signed_message(ts, text), &signature).is_ok()
     }
 }
 
@@ -133,19 +125,11 @@ impl CosignatureSigner {
             return Err(NoteError::BadKey("invalid key name"));
         }
         let id = key_id(name, ALG_COSIGNATURE_V1, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id, key })
     }
 
     pub fn verifier(&self) -> CosignatureVerifier {
-        CosignatureVerifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
-        }
+        CosignatureVerifier { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
     }
 
     pub fn name(&self) -> &str {
@@ -180,10 +164,7 @@ mod tests {
         assert_eq!(n.verified.len(), 2);
         assert_eq!(timestamp(&n.verified[1]), Some(1_700_000_000));
         // The same key as a plain note key has a different ID and shape.
-        assert_ne!(
-            w.verifier().key_id(),
-            key_id("witness.example", 0x01, w.key.verifying_key().as_bytes())
-        );
+        assert_ne!(w.verifier().key_id(), key_id("witness.example", 0x01, w.key.verifying_key().as_bytes()));
     }
 
     #[test]
@@ -193,9 +174,6 @@ mod tests {
         let b = Checkpoint::new("o", 2, empty_root()).to_text();
         let line = w.sign_line(&a, 7);
         let msg = format!("{b}\n{line}");
-        assert!(matches!(
-            note::open(&msg, &[&w.verifier()]),
-            Err(NoteError::InvalidSignature { .. })
-        ));
+        assert!(matches!(note::open(&msg, &[&w.verifier()]), Err(NoteError::InvalidSignature { .. })));
     }
 }

@@ -77,20 +77,12 @@ fn parse_key_string(s: &str) -> Result<(&str, u32, u8, Vec<u8>), NoteError> {
     if !is_valid_key_name(name) {
         return Err(NoteError::BadKey("invalid key name"));
     }
-    if id_hex.len() != 8
-        || !id_hex
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-    {
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         return Err(NoteError::BadKey("key ID is not 8 lower-case hex digits"));
     }
     let id = u32::from_str_radix(id_hex, 16).map_err(|_| NoteError::BadKey("bad key ID"))?;
-    let bytes = BASE64
-        .decode(data)
-        .map_err(|_| NoteError::BadKey("key data is not base64"))?;
-    let (&alg, key) = bytes
-        .split_first()
-        .ok_or(NoteError::BadKey("empty key data"))?;
+    let bytes = BASE64.decode(data).map_err(|_| NoteError::BadKey("key data is not base64"))?;
+    let (&alg, key) = bytes.split_first().ok_or(NoteError::BadKey("empty key data"))?;
     Ok((name, id, alg, key.to_vec()))
 }
 
@@ -121,11 +113,7 @@ impl Ed25519Verifier {
             return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
         }
         let id = key_id(name, ALG_ED25519, key.as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id, key })
     }
 
     /// Parses a `vkey` string.
@@ -160,11 +148,8 @@ impl Ed25519Verifier {
 
 /// Reads a 32-byte Ed25519 public key and refuses small-order (weak) keys.
 pub(crate) fn ed25519_public_key(bytes: &[u8]) -> Result<VerifyingKey, NoteError> {
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| NoteError::BadKey("Ed25519 key is not 32 bytes"))?;
-    let key = VerifyingKey::from_bytes(&arr)
-        .map_err(|_| NoteError::BadKey("not a valid Ed25519 point"))?;
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| NoteError::BadKey("Ed25519 key is not 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(&arr).map_err(|_| NoteError::BadKey("not a valid Ed25519 point"))?;
     if key.is_weak() {
         return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
     }
@@ -206,11 +191,7 @@ impl Ed25519Signer {
             return Err(NoteError::BadKey("invalid key name"));
         }
         let id = key_id(name, ALG_ED25519, key.verifying_key().as_bytes());
-        Ok(Self {
-            name: name.to_owned(),
-            id,
-            key,
-        })
+        Ok(Self { name: name.to_owned(), id, key })
     }
 
     /// A signer with a fresh key from the operating system's RNG.
@@ -232,10 +213,8 @@ impl Ed25519Signer {
         if alg != ALG_ED25519 {
             return Err(NoteError::BadKey("not an Ed25519 (type 0x01) key"));
         }
-        let seed: [u8; 32] = seed
-            .as_slice()
-            .try_into()
-            .map_err(|_| NoteError::BadKey("seed is not 32 bytes"))?;
+        let seed: [u8; 32] =
+            seed.as_slice().try_into().map_err(|_| NoteError::BadKey("seed is not 32 bytes"))?;
         let s = Self::new(name, SigningKey::from_bytes(&seed))?;
         if s.id != id {
             return Err(NoteError::BadKey("key ID does not match the key"));
@@ -247,20 +226,11 @@ impl Ed25519Signer {
     pub fn skey(&self) -> Zeroizing<String> {
         let mut data = Zeroizing::new(vec![ALG_ED25519]);
         data.extend_from_slice(self.key.as_bytes());
-        Zeroizing::new(format!(
-            "PRIVATE+KEY+{}+{:08x}+{}",
-            self.name,
-            self.id,
-            BASE64.encode(&*data)
-        ))
+        Zeroizing::new(format!("PRIVATE+KEY+{}+{:08x}+{}", self.name, self.id, BASE64.encode(&*data)))
     }
 
     pub fn verifier(&self) -> Ed25519Verifier {
-        Ed25519Verifier {
-            name: self.name.clone(),
-            id: self.id,
-            key: self.key.verifying_key(),
-        }
+        Ed25519Verifier { name: self.name.clone(), id: self.id, key: self.key.verifying_key() }
     }
 
     pub fn name(&self) -> &str {
@@ -363,32 +333,24 @@ pub fn split(msg: &str) -> Result<(&str, Vec<NoteSignature>), NoteError> {
     if msg.chars().any(|c| (c as u32) < 0x20 && c != '\n') {
         return Err(NoteError::Malformed("note holds a control character"));
     }
-    let split = msg
-        .rfind("\n\n")
-        .ok_or(NoteError::Malformed("no blank line before signatures"))?;
+    let split = msg.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before signatures"))?;
     let (text, sigs) = (&msg[..split + 1], &msg[split + 2..]);
     if sigs.is_empty() || !sigs.ends_with('\n') {
-        return Err(NoteError::Malformed(
-            "signature block must end with a newline",
-        ));
+        return Err(NoteError::Malformed("signature block must end with a newline"));
     }
     let mut out = Vec::new();
     for line in sigs[..sigs.len() - 1].split('\n') {
         if out.len() == MAX_SIGNATURES {
             return Err(NoteError::Malformed("too many signatures"));
         }
-        let line = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
-            "signature line does not start with an em dash",
-        ))?;
-        let (name, b64) = line
-            .split_once(' ')
-            .ok_or(NoteError::Malformed("signature line has no space"))?;
+        let line = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or(NoteError::Malformed("signature line does not start with an em dash"))?;
+        let (name, b64) = line.split_once(' ').ok_or(NoteError::Malformed("signature line has no space"))?;
         if !is_valid_key_name(name) {
             return Err(NoteError::Malformed("invalid key name in signature line"));
         }
-        let data = BASE64
-            .decode(b64)
-            .map_err(|_| NoteError::Malformed("signature is not base64"))?;
+        let data = BASE64.decode(b64).map_err(|_| NoteError::Malformed("signature is not base64"))?;
         if data.len() < 5 {
             return Err(NoteError::Malformed("signature too short"));
         }
@@ -410,29 +372,16 @@ pub fn split(msg: &str) -> Result<(&str, Vec<NoteSignature>), NoteError> {
 /// signature fails, [`NoteError::NoKnownSignature`] if no known key signed.
 pub fn open(msg: &str, verifiers: &[&dyn NoteVerifier]) -> Result<Note, NoteError> {
     let (text, sigs) = split(msg)?;
-    let mut note = Note {
-        text: text.to_owned(),
-        verified: Vec::new(),
-        unverified: Vec::new(),
-    };
+    let mut note = Note { text: text.to_owned(), verified: Vec::new(), unverified: Vec::new() };
     for sig in sigs {
-        let known = verifiers
-            .iter()
-            .find(|v| v.name() == sig.name && v.key_id() == sig.key_id);
+        let known = verifiers.iter().find(|v| v.name() == sig.name && v.key_id() == sig.key_id);
         match known {
             Some(v) => {
-                if note
-                    .verified
-                    .iter()
-                    .any(|s| s.name == sig.name && s.key_id == sig.key_id)
-                {
+                if note.verified.iter().any(|s| s.name == sig.name && s.key_id == sig.key_id) {
                     continue;
                 }
                 if !v.verify(text.as_bytes(), &sig.signature) {
-                    return Err(NoteError::InvalidSignature {
-                        name: sig.name,
-                        key_id: sig.key_id,
-                    });
+                    return Err(NoteError::InvalidSignature { name: sig.name, key_id: sig.key_id });
                 }
                 note.verified.push(sig);
             }
@@ -471,18 +420,13 @@ mod tests {
         assert_eq!(n.verified.len(), 1);
         assert_eq!(n.unverified.len(), 1);
         let forged = msg.replace("hello", "hellO");
-        assert!(matches!(
-            open(&forged, &[&a.verifier()]),
-            Err(NoteError::InvalidSignature { .. })
-        ));
+        assert!(matches!(open(&forged, &[&a.verifier()]), Err(NoteError::InvalidSignature { .. })));
         assert_eq!(open(&msg, &[]), Err(NoteError::NoKnownSignature));
     }
 
     #[test]
     fn sixteen_signatures_are_accepted_and_too_many_refused() {
-        let signers: Vec<_> = (0..16)
-            .map(|i| Ed25519Signer::generate(&format!("w{i}")).unwrap())
-            .collect();
+        let signers: Vec<_> = (0..16).map(|i| Ed25519Signer::generate(&format!("w{i}")).unwrap()).collect();
         let refs: Vec<&Ed25519Signer> = signers.iter().collect();
         let msg = sign("text\n", &refs).unwrap();
         let vs: Vec<Ed25519Verifier> = signers.iter().map(|s| s.verifier()).collect();
@@ -490,10 +434,7 @@ mod tests {
         assert_eq!(open(&msg, &dyns).unwrap().verified.len(), 16);
         let line = signers[0].sign_line("text\n").unwrap();
         let many = format!("text\n\n{}", line.repeat(MAX_SIGNATURES + 1));
-        assert_eq!(
-            open(&many, &dyns),
-            Err(NoteError::Malformed("too many signatures"))
-        );
+        assert_eq!(open(&many, &dyns), Err(NoteError::Malformed("too many signatures")));
     }
 
     #[test]
@@ -506,10 +447,7 @@ mod tests {
             good.replace('\u{2014}', "-"),
             format!("x\r\n\n{}", &good[3..]),
         ] {
-            assert!(
-                matches!(open(&bad, &[&a.verifier()]), Err(NoteError::Malformed(_))),
-                "{bad:?}"
-            );
+            assert!(matches!(open(&bad, &[&a.verifier()]), Err(NoteError::Malformed(_))), "{bad:?}");
         }
     }
 }

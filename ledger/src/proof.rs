@@ -30,6 +30,62 @@ pub enum ProofError {
     /// The recomputed root differs from the expected root.
     #[error("computed root {computed} does not match expected root {expected}")]
     RootMismatch { computed: Hash, expected: Hash },
+    /// A hash given as bytes is not 32 bytes long.
+    #[error("hash of {len} bytes, want 32")]
+    BadHashLength { len: usize },
+    /// Equal sizes but different roots (given as bytes).
+    #[error("roots of equal-size trees differ")]
+    RootsDiffer,
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, ProofError> {
+    Hash::from_slice(bytes).ok_or(ProofError::BadHashLength { len: bytes.len() })
+}
+
+fn to_hashes<B: AsRef<[u8]>>(proof: &[B]) -> Result<Vec<Hash>, ProofError> {
+    proof.iter().map(|b| to_hash(b.as_ref())).collect()
+}
+
+/// [`check_inclusion`] over hashes given as byte strings, with
+/// transparency-dev/merkle's semantics: every hash must be 32 bytes.
+///
+/// # Errors
+/// [`ProofError::BadHashLength`] or any error of [`check_inclusion`].
+pub fn check_inclusion_bytes<B: AsRef<[u8]>>(
+    leaf: &[u8],
+    index: u64,
+    tree_size: u64,
+    proof: &[B],
+    root: &[u8],
+) -> Result<(), ProofError> {
+    let (leaf, root) = (to_hash(leaf)?, to_hash(root)?);
+    check_inclusion(&leaf, index, tree_size, &to_hashes(proof)?, &root)
+}
+
+/// [`check_consistency`] over hashes given as byte strings, with
+/// transparency-dev/merkle's semantics: for equal sizes the proof must be
+/// empty and the roots are compared as byte strings; otherwise every hash
+/// must be 32 bytes.
+///
+/// # Errors
+/// [`ProofError::BadHashLength`], [`ProofError::RootsDiffer`] or any error of
+/// [`check_consistency`].
+pub fn check_consistency_bytes<B: AsRef<[u8]>>(
+    old_size: u64,
+    new_size: u64,
+    proof: &[B],
+    old_root: &[u8],
+    new_root: &[u8],
+) -> Result<(), ProofError> {
+    check_sizes(old_size, new_size)?;
+    if old_size == new_size {
+        if !proof.is_empty() {
+            return Err(ProofError::WrongLength { got: proof.len(), want: 0 });
+        }
+        return if old_root == new_root { Ok(()) } else { Err(ProofError::RootsDiffer) };
+    }
+    let (old_root, new_root) = (to_hash(old_root)?, to_hash(new_root)?);
+    check_consistency(old_size, new_size, &to_hashes(proof)?, &old_root, &new_root)
 }
 
 /// Checks that `leaf` is at `index` in the tree of `tree_size` leaves whose
@@ -65,10 +121,7 @@ pub fn root_from_inclusion(
     let (inner, border) = decompose_inclusion(index, tree_size);
     let want = inner + border;
     if proof.len() != want {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want,
-        });
+        return Err(ProofError::WrongLength { got: proof.len(), want });
     }
     let hash = chain_inner(*leaf, &proof[..inner], index);
     Ok(chain_border_right(hash, &proof[inner..]))
@@ -76,6 +129,8 @@ pub fn root_from_inclusion(
 
 /// Checks that the tree of `new_size` leaves with root `new_root` extends the
 /// tree of `old_size` leaves with root `old_root` (RFC 9162 §2.1.4.2).
+/// Sizes are checked first: `new_size < old_size` and `old_size == 0` (even
+/// to size 0) are refused; equal sizes need an empty proof and equal roots.
 ///
 /// # Errors
 /// A [`ProofError`] naming the check that failed.
@@ -86,20 +141,12 @@ pub fn check_consistency(
     old_root: &Hash,
     new_root: &Hash,
 ) -> Result<(), ProofError> {
-    if new_size < old_size {
-        return Err(ProofError::SizeOrder { old_size, new_size });
-    }
+    check_sizes(old_size, new_size)?;
     if old_size == new_size {
         if !proof.is_empty() {
-            return Err(ProofError::WrongLength {
-                got: proof.len(),
-                want: 0,
-            });
+            return Err(ProofError::WrongLength { got: proof.len(), want: 0 });
         }
         return matches(*old_root, new_root);
-    }
-    if old_size == 0 {
-        return Err(ProofError::FromEmptyTree);
     }
     // The proof is a suffix of the inclusion proof of leaf old_size-1 in the
     // new tree, starting at the level of the largest complete subtree that
@@ -113,39 +160,37 @@ pub fn check_consistency(
     } else {
         match proof.split_first() {
             Some((first, rest)) => (*first, rest),
-            None => {
-                return Err(ProofError::WrongLength {
-                    got: 0,
-                    want: 1 + inner + border,
-                })
-            }
+            None => return Err(ProofError::WrongLength { got: 0, want: 1 + inner + border }),
         }
     };
     let start = proof.len() - rest.len();
     if rest.len() != inner + border {
-        return Err(ProofError::WrongLength {
-            got: proof.len(),
-            want: start + inner + border,
-        });
+        return Err(ProofError::WrongLength { got: proof.len(), want: start + inner + border });
     }
     let mask = (old_size - 1) >> shift;
-    let old = chain_border_right(
-        chain_inner_right(seed, &rest[..inner], mask),
-        &rest[inner..],
-    );
+    let old = chain_border_right(chain_inner_right(seed, &rest[..inner], mask), &rest[inner..]);
     matches(old, old_root)?;
     let new = chain_border_right(chain_inner(seed, &rest[..inner], mask), &rest[inner..]);
     matches(new, new_root)
+}
+
+/// The size checks that come before anything else: the new tree may not be
+/// smaller, and nothing is proved from the empty tree (not even to itself).
+fn check_sizes(old_size: u64, new_size: u64) -> Result<(), ProofError> {
+    if new_size < old_size {
+        return Err(ProofError::SizeOrder { old_size, new_size });
+    }
+    if old_size == 0 {
+        return Err(ProofError::FromEmptyTree);
+    }
+    Ok(())
 }
 
 fn matches(computed: Hash, expected: &Hash) -> Result<(), ProofError> {
     if computed == *expected {
         Ok(())
     } else {
-        Err(ProofError::RootMismatch {
-            computed,
-            expected: *expected,
-        })
+        Err(ProofError::RootMismatch { computed, expected: *expected })
     }
 }
 
@@ -169,13 +214,16 @@ fn chain_inner(seed: Hash, proof: &[Hash], index: u64) -> Hash {
 }
 
 fn chain_inner_right(seed: Hash, proof: &[Hash], index: u64) -> Hash {
-    proof.iter().enumerate().fold(seed, |acc, (i, h)| {
-        if (index >> i) & 1 == 1 {
-            node_hash(h, &acc)
-        } else {
-            acc
-        }
-    })
+    proof.iter().enumerate().fold(
+        seed,
+        |acc, (i, h)| {
+            if (index >> i) & 1 == 1 {
+                node_hash(h, &acc)
+            } else {
+                acc
+            }
+        },
+    )
 }
 
 fn chain_border_right(seed: Hash, proof: &[Hash]) -> Hash {
@@ -270,9 +318,7 @@ impl SubtreeSource for InMemoryLeaves<'_> {
     type Error = std::convert::Infallible;
     fn subtree(&self, height: u8, index: u64) -> Result<Hash, Self::Error> {
         let lo = (index << height) as usize;
-        Ok(crate::tree::complete_root(
-            &self.0[lo..lo + (1usize << height)],
-        ))
+        Ok(crate::tree::complete_root(&self.0[lo..lo + (1usize << height)]))
     }
 }
 
@@ -322,19 +368,13 @@ mod tests {
         let l = leaves(7);
         let (a, b) = (root_of(&l[..3]), root_of(&l));
         let p = prove_consistency(&InMemoryLeaves(&l), 3, 7).unwrap();
-        assert!(matches!(
-            check_consistency(3, 7, &p, &b, &a),
-            Err(ProofError::RootMismatch { .. })
-        ));
+        assert!(matches!(check_consistency(3, 7, &p, &b, &a), Err(ProofError::RootMismatch { .. })));
     }
 
     #[test]
     fn consistency_from_size_zero_is_refused() {
         let r = crate::tree::empty_root();
-        assert_eq!(
-            check_consistency(0, 1, &[], &r, &r),
-            Err(ProofError::FromEmptyTree)
-        );
-        assert_eq!(check_consistency(0, 0, &[], &r, &r), Ok(()));
+        assert_eq!(check_consistency(0, 1, &[], &r, &r), Err(ProofError::FromEmptyTree));
+        assert_eq!(check_consistency(0, 0, &[], &r, &r), Err(ProofError::FromEmptyTree));
     }
 }

@@ -34,10 +34,7 @@ pub enum StorageError {
 
 impl StorageError {
     pub fn backend(op: &'static str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        StorageError::Backend {
-            op,
-            source: Box::new(e),
-        }
+        StorageError::Backend { op, source: Box::new(e) }
     }
 
     pub fn corrupt(what: impl Into<String>) -> Self {
@@ -53,12 +50,10 @@ impl StorageError {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
         while let Some(e) = cur {
             if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return io.raw_os_error() == Some(28)
-                    || io.kind() == std::io::ErrorKind::StorageFull;
+                return io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull;
             }
             if let Some(sled::Error::Io(io)) = e.downcast_ref::<sled::Error>() {
-                return io.raw_os_error() == Some(28)
-                    || io.kind() == std::io::ErrorKind::StorageFull;
+                return io.raw_os_error() == Some(28) || io.kind() == std::io::ErrorKind::StorageFull;
             }
             cur = e.source();
         }
@@ -98,10 +93,7 @@ impl Batch {
     }
     /// Total bytes of keys and values, for accounting.
     pub fn byte_size(&self) -> usize {
-        self.ops
-            .iter()
-            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
-            .sum()
+        self.ops.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum()
     }
 }
 
@@ -158,11 +150,7 @@ impl MemoryStore {
 }
 
 fn bounds<'a>(start: &'a [u8], end: &'a [u8]) -> (Bound<&'a [u8]>, Bound<&'a [u8]>) {
-    let hi = if end.is_empty() {
-        Bound::Unbounded
-    } else {
-        Bound::Excluded(end)
-    };
+    let hi = if end.is_empty() { Bound::Unbounded } else { Bound::Excluded(end) };
     (Bound::Included(start), hi)
 }
 
@@ -182,14 +170,8 @@ impl Store for MemoryStore {
             return Ok(Vec::new());
         }
         let map = self.map.read().expect("lock");
-        let iter = map
-            .range::<[u8], _>(bounds(start, end))
-            .map(|(k, v)| (k.clone(), v.clone()));
-        Ok(if reverse {
-            iter.rev().take(limit).collect()
-        } else {
-            iter.take(limit).collect()
-        })
+        let iter = map.range::<[u8], _>(bounds(start, end)).map(|(k, v)| (k.clone(), v.clone()));
+        Ok(if reverse { iter.rev().take(limit).collect() } else { iter.take(limit).collect() })
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), StorageError> {
@@ -218,9 +200,7 @@ pub struct SledConfig {
 
 impl Default for SledConfig {
     fn default() -> Self {
-        Self {
-            cache_capacity: 64 << 20,
-        }
+        Self { cache_capacity: 64 << 20 }
     }
 }
 
@@ -242,20 +222,14 @@ impl SledStore {
             .cache_capacity(config.cache_capacity)
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
-        let tree = db
-            .open_tree("provlog")
-            .map_err(|e| StorageError::backend("open", e))?;
+        let tree = db.open_tree("provlog").map_err(|e| StorageError::backend("open", e))?;
         Ok(Self { db, tree })
     }
 }
 
 impl Store for SledStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self
-            .tree
-            .get(key)
-            .map_err(|e| StorageError::backend("get", e))?
-            .map(|v| v.to_vec()))
+        Ok(self.tree.get(key).map_err(|e| StorageError::backend("get", e))?.map(|v| v.to_vec()))
     }
 
     fn range(
@@ -270,8 +244,7 @@ impl Store for SledStore {
         }
         let iter = self.tree.range::<&[u8], _>(bounds(start, end));
         let conv = |r: sled::Result<(sled::IVec, sled::IVec)>| {
-            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                .map_err(|e| StorageError::backend("range", e))
+            r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(|e| StorageError::backend("range", e))
         };
         if reverse {
             iter.rev().take(limit).map(conv).collect()
@@ -288,16 +261,11 @@ impl Store for SledStore {
                 None => b.remove(k.as_slice()),
             }
         }
-        self.tree
-            .apply_batch(b)
-            .map_err(|e| StorageError::backend("commit", e))
+        self.tree.apply_batch(b).map_err(|e| StorageError::backend("commit", e))
     }
 
     fn flush(&self) -> Result<(), StorageError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| StorageError::backend("flush", e))
+        self.db.flush().map(|_| ()).map_err(|e| StorageError::backend("flush", e))
     }
 
     fn size_on_disk(&self) -> u64 {
@@ -352,17 +320,10 @@ pub mod conformance {
         }
         b.put(&b"y"[..], &b"after"[..]);
         s.commit(&b).unwrap();
-        let keys =
-            |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| k[1]).collect::<Vec<_>>();
-        assert_eq!(
-            keys(s.range(b"x", b"y", 100, false).unwrap()),
-            vec![1, 3, 5, 7, 9]
-        );
+        let keys = |v: Vec<(Vec<u8>, Vec<u8>)>| v.into_iter().map(|(k, _)| k[1]).collect::<Vec<_>>();
+        assert_eq!(keys(s.range(b"x", b"y", 100, false).unwrap()), vec![1, 3, 5, 7, 9]);
         assert_eq!(keys(s.range(b"x", b"y", 2, true).unwrap()), vec![9, 7]);
-        assert_eq!(
-            keys(s.range(&[b'x', 3], &[b'x', 7], 100, false).unwrap()),
-            vec![3, 5]
-        );
+        assert_eq!(keys(s.range(&[b'x', 3], &[b'x', 7], 100, false).unwrap()), vec![3, 5]);
         assert!(s.range(b"y", b"x", 100, false).unwrap().is_empty());
         assert_eq!(s.range(b"x", b"", 100, false).unwrap().len(), 6);
     }

@@ -79,22 +79,16 @@ impl Tile {
     /// # Errors
     /// [`TileError::BadPath`] saying what is wrong.
     pub fn parse_path(path: &str) -> Result<Tile, TileError> {
-        let bad = |reason| TileError::BadPath {
-            path: path.chars().take(200).collect(),
-            reason,
-        };
+        let bad = |reason| TileError::BadPath { path: path.chars().take(200).collect(), reason };
         if path.len() > 128 {
             return Err(bad("too long"));
         }
-        let rest = path
-            .strip_prefix("tile/")
-            .ok_or_else(|| bad("does not start with tile/"))?;
+        let rest = path.strip_prefix("tile/").ok_or_else(|| bad("does not start with tile/"))?;
         let (kind, rest) = rest.split_once('/').ok_or_else(|| bad("missing index"))?;
         let kind = if kind == "entries" {
             TileKind::Entries
         } else {
-            let level =
-                parse_decimal(kind).ok_or_else(|| bad("level is not a canonical decimal"))?;
+            let level = parse_decimal(kind).ok_or_else(|| bad("level is not a canonical decimal"))?;
             if level > MAX_LEVEL as u64 {
                 return Err(bad("level above 63"));
             }
@@ -110,8 +104,7 @@ impl Tile {
             }
             None => (rest, TILE_WIDTH),
         };
-        let index =
-            parse_index(index_part).ok_or_else(|| bad("index is not in x001/x234/067 form"))?;
+        let index = parse_index(index_part).ok_or_else(|| bad("index is not in x001/x234/067 form"))?;
         Ok(Tile { kind, index, width })
     }
 }
@@ -155,9 +148,7 @@ fn parse_index(s: &str) -> Option<u64> {
         if i == 0 && !last && digits == "000" {
             return None;
         }
-        n = n
-            .checked_mul(1000)?
-            .checked_add(digits.parse::<u64>().ok()?)?;
+        n = n.checked_mul(1000)?.checked_add(digits.parse::<u64>().ok()?)?;
     }
     Some(n)
 }
@@ -222,15 +213,9 @@ pub fn hash_tiles_for_size(tree_size: u64) -> Vec<Tile> {
 pub fn decode_hashes(data: &[u8]) -> Result<Vec<Hash>, TileError> {
     let max = TILE_WIDTH as usize * HASH_SIZE;
     if data.len() % HASH_SIZE != 0 || data.len() > max {
-        return Err(TileError::BadTileData {
-            len: data.len(),
-            max,
-        });
+        return Err(TileError::BadTileData { len: data.len(), max });
     }
-    Ok(data
-        .chunks_exact(HASH_SIZE)
-        .map(|c| Hash::from_slice(c).expect("32-byte chunk"))
-        .collect())
+    Ok(data.chunks_exact(HASH_SIZE).map(|c| Hash::from_slice(c).expect("32-byte chunk")).collect())
 }
 
 /// Appends one entry to an entry bundle: big-endian uint16 length, then bytes.
@@ -238,10 +223,8 @@ pub fn decode_hashes(data: &[u8]) -> Result<Vec<Hash>, TileError> {
 /// # Errors
 /// [`TileError::EntryTooLarge`] above 65,535 bytes.
 pub fn append_to_bundle(bundle: &mut Vec<u8>, entry: &[u8]) -> Result<(), TileError> {
-    let len = u16::try_from(entry.len()).map_err(|_| TileError::EntryTooLarge {
-        len: entry.len(),
-        max: MAX_ENTRY_SIZE,
-    })?;
+    let len = u16::try_from(entry.len())
+        .map_err(|_| TileError::EntryTooLarge { len: entry.len(), max: MAX_ENTRY_SIZE })?;
     bundle.extend_from_slice(&len.to_be_bytes());
     bundle.extend_from_slice(entry);
     Ok(())
@@ -256,26 +239,17 @@ pub fn decode_bundle(data: &[u8]) -> Result<Vec<&[u8]>, TileError> {
     let mut pos = 0usize;
     while pos < data.len() {
         if data.len() - pos < 2 {
-            return Err(TileError::BadBundle {
-                reason: "truncated length prefix",
-                offset: pos,
-            });
+            return Err(TileError::BadBundle { reason: "truncated length prefix", offset: pos });
         }
         let len = u16::from_be_bytes([data[pos], data[pos + 1]]) as usize;
         pos += 2;
         if data.len() - pos < len {
-            return Err(TileError::BadBundle {
-                reason: "truncated entry",
-                offset: pos,
-            });
+            return Err(TileError::BadBundle { reason: "truncated entry", offset: pos });
         }
         out.push(&data[pos..pos + len]);
         pos += len;
         if out.len() > TILE_WIDTH as usize {
-            return Err(TileError::BundleCount {
-                got: out.len(),
-                want: TILE_WIDTH as usize,
-            });
+            return Err(TileError::BundleCount { got: out.len(), want: TILE_WIDTH as usize });
         }
     }
     Ok(out)
@@ -296,28 +270,13 @@ mod tests {
     #[test]
     fn paths_round_trip() {
         for t in [
-            Tile {
-                kind: TileKind::Hashes { level: 0 },
-                index: 1234067,
-                width: 256,
-            },
-            Tile {
-                kind: TileKind::Hashes { level: 2 },
-                index: 0,
-                width: 1,
-            },
-            Tile {
-                kind: TileKind::Entries,
-                index: 999,
-                width: 255,
-            },
+            Tile { kind: TileKind::Hashes { level: 0 }, index: 1234067, width: 256 },
+            Tile { kind: TileKind::Hashes { level: 2 }, index: 0, width: 1 },
+            Tile { kind: TileKind::Entries, index: 999, width: 255 },
         ] {
             assert_eq!(Tile::parse_path(&t.path()), Ok(t));
         }
-        assert_eq!(
-            Tile::parse_path("tile/0/x001/x234/067.p/8").unwrap().path(),
-            "tile/0/x001/x234/067.p/8"
-        );
+        assert_eq!(Tile::parse_path("tile/0/x001/x234/067.p/8").unwrap().path(), "tile/0/x001/x234/067.p/8");
     }
 
     #[test]

@@ -103,10 +103,7 @@ fn decode_state(v: &[u8]) -> Result<Frontier, StorageError> {
         return Err(bad("unknown version"));
     }
     let size = u64::from_be_bytes(body[1..9].try_into().unwrap());
-    let nodes = body[9..]
-        .chunks_exact(HASH_SIZE)
-        .map(|c| Hash::from_slice(c).unwrap())
-        .collect();
+    let nodes = body[9..].chunks_exact(HASH_SIZE).map(|c| Hash::from_slice(c).unwrap()).collect();
     Frontier::from_parts(size, nodes).ok_or_else(|| bad("frontier does not match size"))
 }
 
@@ -169,10 +166,7 @@ impl TreeReader {
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
         self.check_size(size)?;
         if index >= size {
-            return Err(TreeError::IndexOutOfRange {
-                index,
-                tree_size: size,
-            });
+            return Err(TreeError::IndexOutOfRange { index, tree_size: size });
         }
         proof::prove_inclusion(self, index, size)
     }
@@ -194,17 +188,10 @@ impl TreeReader {
     /// The hashes of a hash tile, as stored (its width may exceed what a
     /// given tree size has).
     fn stored_tile(&self, level: u8, index: u64) -> Result<Vec<u8>, TreeError> {
-        self.store
-            .get(&tile_key(level, index))?
-            .ok_or_else(|| TreeError::NoSuchTile {
-                tile: Tile {
-                    kind: TileKind::Hashes { level },
-                    index,
-                    width: TILE_WIDTH,
-                }
-                .path(),
-                tree_size: self.size(),
-            })
+        self.store.get(&tile_key(level, index))?.ok_or_else(|| TreeError::NoSuchTile {
+            tile: Tile { kind: TileKind::Hashes { level }, index, width: TILE_WIDTH }.path(),
+            tree_size: self.size(),
+        })
     }
 
     /// The bytes of `tile` as C2SP tlog-tiles serves them: concatenated
@@ -217,22 +204,16 @@ impl TreeReader {
         let tree_size = self.size();
         let available = tile::tile_at_size(t.kind, t.index, tree_size).map_or(0, |a| a.width);
         if t.width > available {
-            return Err(TreeError::NoSuchTile {
-                tile: t.path(),
-                tree_size,
-            });
+            return Err(TreeError::NoSuchTile { tile: t.path(), tree_size });
         }
         match t.kind {
             TileKind::Hashes { level } => {
                 let mut data = self.stored_tile(level, t.index)?;
                 let want = t.width as usize * HASH_SIZE;
                 if data.len() < want || data.len() % HASH_SIZE != 0 {
-                    return Err(StorageError::corrupt(format!(
-                        "{} has {} bytes",
-                        t.path(),
-                        data.len()
-                    ))
-                    .into());
+                    return Err(
+                        StorageError::corrupt(format!("{} has {} bytes", t.path(), data.len())).into()
+                    );
                 }
                 data.truncate(want);
                 Ok(data)
@@ -261,10 +242,7 @@ impl TreeReader {
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TreeError> {
         let tree_size = self.size();
         if end > tree_size || start > end {
-            return Err(TreeError::IndexOutOfRange {
-                index: end.saturating_sub(1),
-                tree_size,
-            });
+            return Err(TreeError::IndexOutOfRange { index: end.saturating_sub(1), tree_size });
         }
         let mut out = Vec::with_capacity((end - start) as usize);
         let mut i = start;
@@ -282,22 +260,14 @@ impl TreeReader {
                     .into());
                 }
                 out.extend(
-                    entries[(i - n * W) as usize..(bundle_end - n * W) as usize]
-                        .iter()
-                        .map(|e| e.to_vec()),
+                    entries[(i - n * W) as usize..(bundle_end - n * W) as usize].iter().map(|e| e.to_vec()),
                 );
             } else {
-                let recs = self.store.range(
-                    &pending_key(i),
-                    &pending_key(bundle_end),
-                    W as usize,
-                    false,
-                )?;
+                let recs = self.store.range(&pending_key(i), &pending_key(bundle_end), W as usize, false)?;
                 if recs.len() as u64 != bundle_end - i {
-                    return Err(StorageError::corrupt(format!(
-                        "entries {i}..{bundle_end} are missing"
-                    ))
-                    .into());
+                    return Err(
+                        StorageError::corrupt(format!("entries {i}..{bundle_end} are missing")).into()
+                    );
                 }
                 out.extend(recs.into_iter().map(|(_, v)| v));
             }
@@ -356,10 +326,8 @@ impl TreeReader {
             }
         }
         if frontier.root() != *expected_root {
-            let what = format!(
-                "root recomputed from entries {} differs from {expected_root}",
-                frontier.root()
-            );
+            let what =
+                format!("root recomputed from entries {} differs from {expected_root}", frontier.root());
             return Err(StorageError::corrupt(what).into());
         }
         Ok(())
@@ -427,10 +395,7 @@ impl TiledTree {
             None => Frontier::default(),
         };
         let size = frontier.size();
-        let reader = TreeReader {
-            store,
-            committed_size: Arc::new(AtomicU64::new(size)),
-        };
+        let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)) };
         let mut partial = Vec::new();
         for level in 0..=tile::MAX_LEVEL {
             let count = tile::hashes_at_level(level, size);
@@ -442,8 +407,7 @@ impl TiledTree {
                 Vec::new()
             } else {
                 let data = reader.stored_tile(level, count / W)?;
-                let hashes =
-                    tile::decode_hashes(&data).map_err(|e| StorageError::corrupt(e.to_string()))?;
+                let hashes = tile::decode_hashes(&data).map_err(|e| StorageError::corrupt(e.to_string()))?;
                 if hashes.len() != width {
                     return Err(StorageError::corrupt(format!(
                         "partial tile {level}/{} has {} hashes, want {width}",
@@ -459,18 +423,12 @@ impl TiledTree {
         let pending = size % W;
         if pending > 0 {
             let start = size - pending;
-            let n = reader.store.range(
-                &pending_key(start),
-                &pending_key(start + W),
-                W as usize + 1,
-                false,
-            )?;
+            let n =
+                reader.store.range(&pending_key(start), &pending_key(start + W), W as usize + 1, false)?;
             if n.len() as u64 != pending {
-                return Err(StorageError::corrupt(format!(
-                    "{} pending entries, want {pending}",
-                    n.len()
-                ))
-                .into());
+                return Err(
+                    StorageError::corrupt(format!("{} pending entries, want {pending}", n.len())).into()
+                );
             }
         }
         if size > 0 {
@@ -483,11 +441,7 @@ impl TiledTree {
                 .into());
             }
         }
-        Ok(Self {
-            reader,
-            frontier,
-            partial,
-        })
+        Ok(Self { reader, frontier, partial })
     }
 
     pub fn size(&self) -> u64 {
@@ -511,18 +465,12 @@ impl TiledTree {
     /// # Errors
     /// [`TreeError::Tile`] for an entry over 65,535 bytes (checked before
     /// anything is written), or a storage failure.
-    pub fn append<E: AsRef<[u8]>>(
-        &mut self,
-        entries: &[E],
-        extra: Batch,
-    ) -> Result<Appended, TreeError> {
+    pub fn append<E: AsRef<[u8]>>(&mut self, entries: &[E], extra: Batch) -> Result<Appended, TreeError> {
         for e in entries {
             if e.as_ref().len() > MAX_ENTRY_SIZE {
-                return Err(tile::TileError::EntryTooLarge {
-                    len: e.as_ref().len(),
-                    max: MAX_ENTRY_SIZE,
-                }
-                .into());
+                return Err(
+                    tile::TileError::EntryTooLarge { len: e.as_ref().len(), max: MAX_ENTRY_SIZE }.into()
+                );
             }
         }
         let first_index = self.size();
@@ -570,12 +518,8 @@ impl TiledTree {
                 let mut bundle = Vec::new();
                 let start = n * W;
                 if start < i {
-                    let earlier = self.reader.store.range(
-                        &pending_key(start),
-                        &pending_key(i),
-                        W as usize,
-                        false,
-                    )?;
+                    let earlier =
+                        self.reader.store.range(&pending_key(start), &pending_key(i), W as usize, false)?;
                     if earlier.len() as u64 != i - start {
                         return Err(StorageError::corrupt(format!(
                             "pending entries {start}..{i} are missing"
@@ -604,14 +548,8 @@ impl TiledTree {
 
         self.frontier = frontier;
         self.partial = partial;
-        self.reader
-            .committed_size
-            .store(new_size, Ordering::Release);
-        Ok(Appended {
-            first_index,
-            size: new_size,
-            root: self.frontier.root(),
-        })
+        self.reader.committed_size.store(new_size, Ordering::Release);
+        Ok(Appended { first_index, size: new_size, root: self.frontier.root() })
     }
 
     /// Makes every committed append durable.
@@ -661,16 +599,9 @@ mod tests {
         let (t, leaves) = build(&[1, 2, 300, 5, 255, 256, 1]);
         let r = t.reader();
         for size in 0..=leaves.len() as u64 {
-            assert_eq!(
-                r.root_at(size).unwrap(),
-                root_of(&leaves[..size as usize]),
-                "size {size}"
-            );
+            assert_eq!(r.root_at(size).unwrap(), root_of(&leaves[..size as usize]), "size {size}");
         }
-        assert!(matches!(
-            r.root_at(leaves.len() as u64 + 1),
-            Err(TreeError::SizeBeyondTree { .. })
-        ));
+        assert!(matches!(r.root_at(leaves.len() as u64 + 1), Err(TreeError::SizeBeyondTree { .. })));
     }
 
     #[test]
@@ -696,40 +627,16 @@ mod tests {
     fn entries_and_bundles_read_back_across_batches() {
         let (t, _) = build(&[100, 200, 300]);
         let r = t.reader();
-        assert_eq!(
-            r.entries(0, 600).unwrap(),
-            (0..600).map(entry).collect::<Vec<_>>()
-        );
-        let b = r
-            .tile(Tile {
-                kind: TileKind::Entries,
-                index: 2,
-                width: 88,
-            })
-            .unwrap();
+        assert_eq!(r.entries(0, 600).unwrap(), (0..600).map(entry).collect::<Vec<_>>());
+        let b = r.tile(Tile { kind: TileKind::Entries, index: 2, width: 88 }).unwrap();
         let got = tile::decode_bundle(&b).unwrap();
         assert_eq!(got.len(), 88);
         assert_eq!(got[0], entry(512).as_slice());
-        assert!(r
-            .tile(Tile {
-                kind: TileKind::Entries,
-                index: 2,
-                width: 89
-            })
-            .is_err());
-        let full = r
-            .tile(Tile {
-                kind: TileKind::Entries,
-                index: 0,
-                width: 256,
-            })
-            .unwrap();
+        assert!(r.tile(Tile { kind: TileKind::Entries, index: 2, width: 89 }).is_err());
+        let full = r.tile(Tile { kind: TileKind::Entries, index: 0, width: 256 }).unwrap();
         assert_eq!(tile::decode_bundle(&full).unwrap().len(), 256);
         // No pending entries remain for full bundles.
-        let pending = r
-            .store()
-            .range(&pending_key(0), &pending_key(512), 1000, false)
-            .unwrap();
+        let pending = r.store().range(&pending_key(0), &pending_key(512), 1000, false).unwrap();
         assert!(pending.is_empty());
     }
 
@@ -737,14 +644,12 @@ mod tests {
     fn reopen_resumes_from_the_stored_state() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mut t = TiledTree::open(store.clone()).unwrap();
-        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new())
-            .unwrap();
+        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
         let root = t.root();
         drop(t);
         let mut t = TiledTree::open(store.clone()).unwrap();
         assert_eq!((t.size(), t.root()), (300, root));
-        t.append(&(300..700).map(entry).collect::<Vec<_>>(), Batch::new())
-            .unwrap();
+        t.append(&(300..700).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
         let leaves: Vec<Hash> = (0..700).map(|i| leaf_hash(&entry(i))).collect();
         assert_eq!(t.root(), root_of(&leaves));
         t.reader().verify_all(&t.root()).unwrap();
@@ -754,13 +659,8 @@ mod tests {
     fn oversized_entry_leaves_the_tree_untouched() {
         let (mut t, _) = build(&[3]);
         let before = t.root();
-        let err = t
-            .append(&[vec![0u8; 10], vec![0u8; 65_536]], Batch::new())
-            .unwrap_err();
-        assert!(matches!(
-            err,
-            TreeError::Tile(tile::TileError::EntryTooLarge { .. })
-        ));
+        let err = t.append(&[vec![0u8; 10], vec![0u8; 65_536]], Batch::new()).unwrap_err();
+        assert!(matches!(err, TreeError::Tile(tile::TileError::EntryTooLarge { .. })));
         assert_eq!((t.size(), t.root()), (3, before));
     }
 
@@ -768,25 +668,20 @@ mod tests {
     fn corrupt_tile_is_detected_on_open() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mut t = TiledTree::open(store.clone()).unwrap();
-        t.append(&(0..10).map(entry).collect::<Vec<_>>(), Batch::new())
-            .unwrap();
+        t.append(&(0..10).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
         let mut b = Batch::new();
         let mut data = store.get(&tile_key(0, 0)).unwrap().unwrap();
         data[5] ^= 1;
         b.put(tile_key(0, 0), data);
         store.commit(&b).unwrap();
-        assert!(matches!(
-            TiledTree::open(store),
-            Err(TreeError::Storage(StorageError::Corrupt { .. }))
-        ));
+        assert!(matches!(TiledTree::open(store), Err(TreeError::Storage(StorageError::Corrupt { .. }))));
     }
 
     #[test]
     fn verify_all_catches_a_changed_entry() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mut t = TiledTree::open(store.clone()).unwrap();
-        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new())
-            .unwrap();
+        t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
         let mut b = Batch::new();
         b.put(pending_key(299), &b"tampered"[..]);
         store.commit(&b).unwrap();

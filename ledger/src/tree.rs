@@ -161,10 +161,7 @@ impl Frontier {
         // that the new leaf completes into a larger one.
         let mut carry = index;
         while carry & 1 == 1 {
-            let left = self
-                .nodes
-                .pop()
-                .expect("frontier holds one node per set bit");
+            let left = self.nodes.pop().expect("frontier holds one node per set bit");
             hash = node_hash(&left, &hash);
             height += 1;
             carry >>= 1;
@@ -190,20 +187,14 @@ mod tests {
 
     #[test]
     fn empty_root_is_sha256_of_nothing() {
-        assert_eq!(
-            empty_root().to_hex(),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(empty_root().to_hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]
     fn leaf_and_node_hashes_are_domain_separated() {
         let a = leaf_hash(b"");
         // RFC 6962 test vector: leaf hash of the empty entry.
-        assert_eq!(
-            a.to_hex(),
-            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
-        );
+        assert_eq!(a.to_hex(), "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d");
         assert_ne!(node_hash(&a, &a), leaf_hash(&[a.0, a.0].concat()));
     }
 
@@ -224,10 +215,7 @@ mod tests {
         for i in 0..4u8 {
             f.push(leaf_hash(&[i]), |h, idx, _| seen.push((h, idx)));
         }
-        assert_eq!(
-            seen,
-            vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]
-        );
+        assert_eq!(seen, vec![(0, 0), (0, 1), (1, 0), (0, 2), (0, 3), (1, 1), (2, 0)]);
         assert_eq!(f.nodes().len(), 1);
     }
 
