@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let old_root = tree.root();
     println!("opened tree of size {old_size}");
 
-    let entries: Vec<Vec<u8>> = (old_size..old_size + 1000).map(|i| format!("demo entry {i}").into_bytes()).collect();
+    let entries: Vec<Vec<u8>> =
+        (old_size..old_size + 1000).map(|i| format!("demo entry {i}").into_bytes()).collect();
     let appended = tree.append(&entries, Batch::new())?;
     tree.flush()?; // durable before anything is signed
     let note = Checkpoint::new(ORIGIN, appended.size, appended.root).sign(&[&signer])?;
