@@ -61,6 +61,9 @@ impl StorageError {
     }
 }
 
+/// Key-value records as returned by [`Store::range`].
+pub type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A set of writes that commit together or not at all. Later operations on
 /// the same key win.
 #[derive(Clone, Debug, Default)]
@@ -103,13 +106,7 @@ pub trait Store: Send + Sync {
 
     /// Up to `limit` records with `start <= key < end`, in key order, or in
     /// reverse key order if `reverse`.
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-        reverse: bool,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError>;
+    fn range(&self, start: &[u8], end: &[u8], limit: usize, reverse: bool) -> Result<Records, StorageError>;
 
     /// Applies `batch` atomically. It is visible to readers at once but
     /// durable only after [`Store::flush`].
@@ -159,13 +156,7 @@ impl Store for MemoryStore {
         Ok(self.map.read().expect("lock").get(key).cloned())
     }
 
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-        reverse: bool,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn range(&self, start: &[u8], end: &[u8], limit: usize, reverse: bool) -> Result<Records, StorageError> {
         if !end.is_empty() && start >= end {
             return Ok(Vec::new());
         }
@@ -232,13 +223,7 @@ impl Store for SledStore {
         Ok(self.tree.get(key).map_err(|e| StorageError::backend("get", e))?.map(|v| v.to_vec()))
     }
 
-    fn range(
-        &self,
-        start: &[u8],
-        end: &[u8],
-        limit: usize,
-        reverse: bool,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StorageError> {
+    fn range(&self, start: &[u8], end: &[u8], limit: usize, reverse: bool) -> Result<Records, StorageError> {
         if !end.is_empty() && start >= end {
             return Ok(Vec::new());
         }
