@@ -11,6 +11,18 @@
 //!   historical size read from stored tiles;
 //! - [`note`], [`checkpoint`], [`cosignature`]: C2SP signed notes,
 //!   checkpoints and witness cosignatures;
+//! - [`cbor`], [`cose`], [`statement`]: strict canonical CBOR, COSE_Sign1
+//!   and COSE_Sign with Ed25519, and the signed-statement profile with its
+//!   statement ID;
+//! - [`epcis`]: GS1 EPCIS 2.0 event payloads in JSON, checked against the
+//!   schema and CBV, normalized for rules and lineage;
+//! - [`entry`]: the entry record each leaf hashes;
+//! - [`governance`]: genesis, governance actions and the registry of
+//!   partners, keys and rule sets they build;
+//! - [`rules`]: the source-verification rules and the deterministic decision;
+//! - [`state`]: the indexes the rules read, updated with each append;
+//! - [`log`]: registration (decide, append, index in one atomic batch) and
+//!   replay from entry 0;
 //! - [`storage`]: the small storage trait, its sled and in-memory
 //!   implementations, and their conformance suite.
 //!
@@ -18,10 +30,19 @@
 //! servers (`provlog-api`, `provlog-witness`) and the client wrap this crate.
 //! The formats are specified in the repository's `spec/` directory.
 
+pub mod cbor;
 pub mod checkpoint;
+pub mod cose;
 pub mod cosignature;
+pub mod entry;
+pub mod epcis;
+pub mod governance;
+pub mod log;
 pub mod note;
 pub mod proof;
+pub mod rules;
+pub mod state;
+pub mod statement;
 pub mod storage;
 pub mod tile;
 pub mod tiled_tree;

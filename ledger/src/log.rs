@@ -1,0 +1,353 @@
+//! The log: statements in, decisions out, accepted entries appended with
+//! their index updates in one atomic batch. Also replay, which re-derives
+//! every decision of an existing log from entry 0.
+//!
+//! Spec: `spec/rules.md` ("Registration" and "Replay").
+//!
+//! [`Log`] is the single writer. It owns the tree, the registry and the
+//! state indexes; it is not thread-safe by design (one sequencer per log).
+//! Reads go through [`Log::reader`] and [`Log::state`], which are shareable.
+
+use crate::entry::{Entry, EntryError};
+use crate::epcis::{Event, EventKind};
+use crate::governance::Registry;
+use crate::rules::{decide, Accepted, Context, Kind, Violation};
+use crate::state::{EventRecord, ObjectRecord, PendingState, StateView, StoredState};
+use crate::statement::{Statement, StatementError, StatementId};
+use crate::storage::{StorageError, Store};
+use crate::tiled_tree::{TiledTree, TreeError, TreeReader};
+use crate::Hash;
+use std::sync::Arc;
+use thiserror::Error;
+
+/// A failure of the log itself (storage, corruption), never a decision
+/// about a statement.
+#[derive(Debug, Error)]
+pub enum LogError {
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("stored entry {index} is unreadable: {source}")]
+    BadEntry {
+        index: u64,
+        #[source]
+        source: EntryError,
+    },
+    #[error("the log's origin is {stored:?}, not {configured:?}")]
+    WrongOrigin { stored: String, configured: String },
+}
+
+/// What became of one submitted statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Appended as entry `index` (committed, durable after the next flush).
+    Registered { index: u64, id: StatementId, flags: Vec<String> },
+    /// Already in the log (the same statement, unprotected headers aside).
+    Duplicate { index: u64, id: StatementId },
+    /// Refused by a rule; nothing was stored.
+    Rejected(Violation),
+}
+
+/// The log: tree, registry and state, with one writer.
+pub struct Log {
+    origin: String,
+    tree: TiledTree,
+    state: StoredState,
+    registry: Registry,
+    /// Registration time of the last entry; times never go backwards.
+    last_registered_at_ms: u64,
+}
+
+impl Log {
+    /// Opens the log in `store` (empty for a new log).
+    ///
+    /// # Errors
+    /// [`LogError`] if the store is corrupt or belongs to another origin.
+    pub fn open(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
+        let tree = TiledTree::open(store.clone())?;
+        let state = StoredState::new(store);
+        let registry = match state.load_registry()? {
+            Some(r) => r,
+            None if tree.size() == 0 => Registry::new(origin),
+            None => {
+                return Err(StorageError::corrupt("entries exist but the registry record is missing").into())
+            }
+        };
+        if registry.origin != origin {
+            return Err(LogError::WrongOrigin {
+                stored: registry.origin.clone(),
+                configured: origin.to_owned(),
+            });
+        }
+        let last_registered_at_ms = match tree.size() {
+            0 => 0,
+            n => {
+                let bytes = tree.reader().entry(n - 1)?;
+                Entry::decode(&bytes)
+                    .map_err(|source| LogError::BadEntry { index: n - 1, source })?
+                    .registered_at_ms
+            }
+        };
+        Ok(Log { origin: origin.to_owned(), tree, state, registry, last_registered_at_ms })
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    pub fn root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    pub fn reader(&self) -> &TreeReader {
+        self.tree.reader()
+    }
+
+    pub fn state(&self) -> &StoredState {
+        &self.state
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Makes every registered entry durable.
+    pub fn flush(&self) -> Result<(), LogError> {
+        Ok(self.tree.flush()?)
+    }
+
+    /// Decides every statement in order, as if registered one after the
+    /// other at `now_ms` (each sees the effects of those before it), and
+    /// appends the accepted ones with their index updates in one atomic
+    /// batch. Registration times never go backwards: an earlier `now_ms`
+    /// is raised to the last entry's time.
+    ///
+    /// # Errors
+    /// [`LogError`] for storage failures; then nothing was appended and the
+    /// log is unchanged.
+    pub fn register(&mut self, statements: &[Statement], now_ms: u64) -> Result<Vec<Outcome>, LogError> {
+        let t = now_ms.max(self.last_registered_at_ms);
+        let mut pending = PendingState::new(&self.state);
+        let mut registry = self.registry.clone();
+        let mut entries = Vec::new();
+        let mut outcomes = Vec::with_capacity(statements.len());
+        for stmt in statements {
+            let id = stmt.id();
+            if let Some(index) = pending.statement_index(&id.0)? {
+                outcomes.push(Outcome::Duplicate { index, id });
+                continue;
+            }
+            let index = self.tree.size() + entries.len() as u64;
+            let ctx = Context { registry: &registry, state: &pending, index, registered_at_ms: t };
+            match decide(&ctx, stmt)? {
+                Err(v) => outcomes.push(Outcome::Rejected(v)),
+                Ok(accepted) => {
+                    let entry = Entry {
+                        statement: stmt.stripped_bytes().to_vec(),
+                        registered_at_ms: t,
+                        rule_set_id: accepted.rule_set_id,
+                        flags: accepted.flags.clone(),
+                    };
+                    let bytes = match entry.encode() {
+                        Ok(b) => b,
+                        Err(e) => {
+                            outcomes.push(Outcome::Rejected(Violation::new(
+                                "well-formed",
+                                "size",
+                                e.to_string(),
+                            )));
+                            continue;
+                        }
+                    };
+                    apply(&mut pending, &mut registry, stmt, accepted.kind, index);
+                    entries.push(bytes);
+                    outcomes.push(Outcome::Registered { index, id, flags: accepted.flags });
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Ok(outcomes);
+        }
+        let batch = pending.into_batch();
+        self.tree.append(&entries, batch)?;
+        self.registry = registry;
+        self.last_registered_at_ms = t;
+        Ok(outcomes)
+    }
+}
+
+/// Applies an accepted statement to the state: indexes, registry.
+fn apply(pending: &mut PendingState, registry: &mut Registry, stmt: &Statement, kind: Kind, index: u64) {
+    pending.put_statement(&stmt.id().0, index);
+    match kind {
+        Kind::Governance(next) => {
+            *registry = *next;
+            pending.put_registry(registry);
+        }
+        Kind::Event(event) => apply_event(pending, stmt.iss(), &event, index),
+    }
+}
+
+fn apply_event(pending: &mut PendingState, issuer: &str, event: &Event, index: u64) {
+    match (&event.event_id, &event.error_declaration) {
+        (Some(id), None) => {
+            pending.put_event(id, EventRecord { index, issuer: issuer.to_owned(), declared_at: None })
+        }
+        (Some(id), Some(_)) => {
+            if let Ok(Some(mut rec)) = pending.event(id) {
+                rec.declared_at = Some(index);
+                pending.put_event(id, rec);
+            }
+        }
+        _ => {}
+    }
+    let shipping = event.biz_step.as_deref() == Some("shipping");
+    let destroys = event.error_declaration.is_none()
+        && (matches!(event.biz_step.as_deref(), Some("destroying") | Some("decommissioning"))
+            || (event.kind == EventKind::Object
+                && event.action == Some(crate::epcis::model::Action::Delete)));
+    for id in event.canonical_identifiers() {
+        let mut rec = match pending.object(id) {
+            Ok(Some(r)) => r,
+            _ => ObjectRecord { first_index: index, first_issuer: issuer.to_owned(), ..Default::default() },
+        };
+        if shipping && event.error_declaration.is_none() {
+            rec.first_shipped_ms =
+                Some(rec.first_shipped_ms.map_or(event.event_time_ms, |s| s.min(event.event_time_ms)));
+        }
+        if destroys && rec.destroyed_ms.is_none() {
+            rec.destroyed_ms = Some(event.event_time_ms);
+        }
+        pending.put_object(id, rec);
+        pending.put_mention(id, index);
+    }
+}
+
+/// How a replay ended: the first entry whose recorded outcome the rules do
+/// not reproduce, or a failure to read the log.
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    #[error("entry {index} diverges: {reason}")]
+    Divergence { index: u64, reason: String },
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// What a replay that found no divergence saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    pub entries: u64,
+    pub governance: u64,
+    pub flagged: u64,
+    /// The root of the tree rebuilt from the replayed entries.
+    pub root: Hash,
+}
+
+/// Re-derives every decision of a log from entry 0, into a fresh log in
+/// `scratch` (an empty store), and stops at the first entry whose recorded
+/// rule set, flags or registration time the rules do not reproduce, or
+/// that the rules refuse.
+pub struct Replayer {
+    log: Log,
+    report: ReplayReport,
+}
+
+impl Replayer {
+    /// # Errors
+    /// [`LogError`] if `scratch` is not empty or unusable.
+    pub fn new(scratch: Arc<dyn Store>, origin: &str) -> Result<Replayer, LogError> {
+        let log = Log::open(scratch, origin)?;
+        if log.size() != 0 {
+            return Err(StorageError::corrupt("replay needs an empty scratch store").into());
+        }
+        Ok(Replayer { log, report: ReplayReport::default() })
+    }
+
+    /// Replays the next entries (the entries at indexes `report().entries`
+    /// onward).
+    ///
+    /// # Errors
+    /// [`ReplayError::Divergence`] at the first diverging entry.
+    pub fn replay<B: AsRef<[u8]>>(&mut self, entries: &[B]) -> Result<(), ReplayError> {
+        for bytes in entries {
+            self.replay_one(bytes.as_ref())?;
+        }
+        Ok(())
+    }
+
+    fn replay_one(&mut self, bytes: &[u8]) -> Result<(), ReplayError> {
+        let index = self.log.size();
+        let diverge = |reason: String| ReplayError::Divergence { index, reason };
+        let entry = Entry::decode(bytes).map_err(|e| diverge(format!("entry record: {e}")))?;
+        if entry.encode().map_err(|e| diverge(e.to_string()))? != bytes {
+            return Err(diverge("entry record is not canonical".into()));
+        }
+        let stmt = Statement::parse(&entry.statement)
+            .map_err(|e: StatementError| diverge(format!("statement: {e}")))?;
+        if stmt.stripped_bytes() != entry.statement.as_slice() {
+            return Err(diverge("statement's unprotected headers are not empty".into()));
+        }
+        if entry.registered_at_ms < self.log.last_registered_at_ms {
+            return Err(diverge(format!(
+                "registration time {} is before the previous entry's {}",
+                entry.registered_at_ms, self.log.last_registered_at_ms
+            )));
+        }
+        if self.log.state.statement_index(&stmt.id().0).map_err(LogError::from)?.is_some() {
+            return Err(diverge("the statement is already in the log".into()));
+        }
+        let ctx = Context {
+            registry: &self.log.registry,
+            state: &self.log.state,
+            index,
+            registered_at_ms: entry.registered_at_ms,
+        };
+        let accepted: Accepted = match decide(&ctx, &stmt).map_err(LogError::from)? {
+            Err(v) => return Err(diverge(format!("the rules refuse it: {v}"))),
+            Ok(a) => a,
+        };
+        if accepted.rule_set_id != entry.rule_set_id {
+            return Err(diverge(format!(
+                "recorded rule set {} but {} was in force",
+                hex::encode(entry.rule_set_id),
+                hex::encode(accepted.rule_set_id)
+            )));
+        }
+        if accepted.flags != entry.flags {
+            return Err(diverge(format!(
+                "recorded flags {:?}, the rules raise {:?}",
+                entry.flags, accepted.flags
+            )));
+        }
+        if matches!(accepted.kind, Kind::Governance(_)) {
+            self.report.governance += 1;
+        }
+        if !entry.flags.is_empty() {
+            self.report.flagged += 1;
+        }
+        let mut pending = PendingState::new(&self.log.state);
+        let mut registry = self.log.registry.clone();
+        apply(&mut pending, &mut registry, &stmt, accepted.kind, index);
+        let batch = pending.into_batch();
+        self.log.tree.append(&[bytes], batch).map_err(LogError::from)?;
+        self.log.registry = registry;
+        self.log.last_registered_at_ms = entry.registered_at_ms;
+        self.report.entries += 1;
+        self.report.root = self.log.root();
+        Ok(())
+    }
+
+    pub fn report(&self) -> &ReplayReport {
+        &self.report
+    }
+
+    /// The rebuilt log (its registry and state as of the last replayed entry).
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+}
