@@ -15,7 +15,7 @@
 //! binary64; every input is bounded ([`MAX_EVENT_BYTES`], [`MAX_DEPTH`],
 //! [`MAX_ITEMS`]). Auditors replaying the log reach the same result.
 //!
-//! - [`json`]: bounded reading, duplicate keys refused, JSON paths;
+//! - `json` (private): bounded reading, duplicate keys refused, JSON paths;
 //! - [`time`]: RFC 3339 date-times to UTC milliseconds, time-zone offsets;
 //! - [`uri`]: RFC 3986 URI syntax;
 //! - [`cbv`]: the CBV vocabularies and their normalization;

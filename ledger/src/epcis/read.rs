@@ -173,7 +173,7 @@ fn read_what(kind: EventKind, f: &Fields<'_, '_>, sensed_at_read_point: bool) ->
                 (child_epcs.unwrap_or_default(), child_quantity_list.unwrap_or_default());
             if kind == EventKind::Association {
                 let Some(parent_id) = parent_id else {
-                    return Err(EpcisError::MissingField { field: Path::Root.key("parentID").render() });
+                    return Err(EpcisError::MissingField { field: f.path.key("parentID").render() });
                 };
                 return Ok(What::Association { action, parent_id, child_epcs, child_quantity_list });
             }

@@ -951,24 +951,3 @@ fn documents_are_checked_and_events_named_by_index() {
     let err = split_document(&serde_json::to_vec(&bad_version).unwrap()).unwrap_err();
     assert!(matches!(err, EpcisError::InvalidField { reason: InvalidReason::NotVersion, .. }));
 }
-
-#[test]
-fn zz_throwaway_timing() {
-    for name in [
-        "Example_9.6.1-ObjectEvent.jsonld",
-        "WithFullCombinationOfFields/object_event_all_possible_fields.jsonld",
-    ] {
-        let bytes = std::fs::read(format!("{VECTORS}/{name}")).unwrap();
-        let payload = split_document(&bytes).unwrap().remove(0).payload;
-        let n = 20_000;
-        let t = std::time::Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(parse_event(std::hint::black_box(&payload)).unwrap());
-        }
-        println!(
-            "{name}: {} bytes, {:.1} us/event",
-            payload.len(),
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
-        );
-    }
-}

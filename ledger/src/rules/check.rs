@@ -347,11 +347,10 @@ fn check_event(
         EventKind::Transformation => matches!(r.role, epcis::Role::Output | epcis::Role::OutputQuantity),
         _ => false,
     };
+    // An identifier of no GS1 form shows no company prefix, so only a
+    // partner allowed every prefix ("*") may create one.
     for r in event.identifiers().into_iter().filter(creates) {
         let id = r.id;
-        if id.kind == epcis::IdentifierKind::Other {
-            continue;
-        }
         if ctx.state.object(&id.canonical)?.is_none()
             && !scopes.company_prefixes.iter().any(|p| p == "*" || company_prefix_matches(id, p))
         {
