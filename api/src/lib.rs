@@ -1,1 +1,207 @@
-//! Placeholder; see the crate description.
+//! # provlog-api
+//!
+//! `provlog-server`: the log's service. Partners submit signed statements
+//! over HTTP; the [`sequencer`] decides them with the ledger's rules,
+//! appends the accepted ones durably and signs checkpoints; the
+//! [`publisher`] has each checkpoint cosigned by the log's witnesses and
+//! publishes it; submitters then get their receipts. The read API (tiles,
+//! proofs, registry) never touches the sequencer.
+//!
+//! - [`config`]: the TOML configuration, defaults and validation;
+//! - [`sequencer`], [`publisher`]: the write path;
+//! - [`http`]: routes and handlers; [`problem`]: RFC 9290 errors and their
+//!   status codes; [`limits`]: rate limits; [`metrics`]: Prometheus text;
+//! - [`dev`]: `--dev`, a complete local log in one directory.
+//!
+//! Spec: `spec/http-api.md`. Out of scope here: the formats themselves
+//! (`provlog-ledger`), the witness (`provlog-witness`).
+
+pub mod config;
+pub mod dev;
+pub mod http;
+pub mod limits;
+pub mod metrics;
+pub mod problem;
+pub mod publisher;
+pub mod sequencer;
+
+use config::Config;
+use provlog_ledger::keyfile::{self, KeyFileError};
+use provlog_ledger::log::{Log, LogError, Outcome};
+use provlog_ledger::policy::{Policy, PolicyError};
+use provlog_ledger::statement::{Statement, StatementError};
+use provlog_ledger::storage::{SledConfig, SledStore, StorageError, Store};
+use sequencer::{Sequencer, SequencerOptions};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// The OpenAPI description served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error("the log key is named {key_name:?} but the origin is {origin:?}; they must be equal")]
+    KeyName { key_name: String, origin: String },
+    #[error("cannot create data directory {path}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the store in {path}")]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: StorageError,
+    },
+    #[error(transparent)]
+    Log(#[from] LogError),
+    #[error("the log is empty: give a genesis statement (--genesis FILE), or use --dev")]
+    NoGenesis,
+    #[error("cannot read the genesis statement {path}")]
+    GenesisRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the genesis statement {path} is malformed")]
+    GenesisMalformed {
+        path: PathBuf,
+        #[source]
+        source: StatementError,
+    },
+    #[error("the genesis statement was refused: {0}")]
+    GenesisRefused(String),
+    #[error("cannot read the witness policy {path}")]
+    PolicyRead {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("witness policy {path}")]
+    Policy {
+        path: PathBuf,
+        #[source]
+        source: PolicyError,
+    },
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A started server: the sequencer and publisher run; [`Server::run`]
+/// serves HTTP until shutdown.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    http: provlog_witness::http::HttpConfig,
+    app: http::App,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Server {
+    /// Opens the log (registering the genesis statement if it is empty),
+    /// starts the sequencer and the publisher, and binds the listener.
+    ///
+    /// # Errors
+    /// [`StartError`] naming what is wrong.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+        let signer = keyfile::load(&config.log_key)?;
+        if signer.name() != config.origin {
+            return Err(StartError::KeyName {
+                key_name: signer.name().into(),
+                origin: config.origin.clone(),
+            });
+        }
+        let db = config.data_dir.join("db");
+        let sled = SledConfig { cache_capacity: config.storage.cache_capacity_mb << 20 };
+        let store: Arc<dyn Store> = Arc::new(
+            SledStore::open(&db, &sled).map_err(|source| StartError::Store { path: db.clone(), source })?,
+        );
+        let mut log = Log::open(store.clone(), &config.origin)?;
+        if log.size() == 0 {
+            let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
+            let bytes = std::fs::read(&path)
+                .map_err(|source| StartError::GenesisRead { path: path.clone(), source })?;
+            let genesis =
+                Statement::parse(&bytes).map_err(|source| StartError::GenesisMalformed { path, source })?;
+            match log.register(&[genesis], now_ms())?.pop() {
+                Some(Outcome::Registered { index: 0, .. }) => log.flush()?,
+                other => return Err(StartError::GenesisRefused(format!("{other:?}"))),
+            }
+        }
+        let policy = match &config.witness_policy {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| StartError::PolicyRead { path: path.clone(), source })?;
+                Some(
+                    Policy::parse(&text)
+                        .map_err(|source| StartError::Policy { path: path.clone(), source })?,
+                )
+            }
+        };
+        let log_vkey = signer.verifier().vkey();
+        let reader = log.reader().clone();
+        let state = log.state().clone();
+        let metrics = Arc::new(metrics::Metrics::default());
+        let options = SequencerOptions {
+            max_batch_size: config.sequencer.max_batch_size,
+            max_batch_age: Duration::from_millis(config.sequencer.max_batch_age_ms),
+            queue_capacity: config.sequencer.queue_capacity,
+        };
+        let sequencer = Sequencer::start(log, signer, options, metrics.clone())?;
+        let publisher = publisher::Publisher::new(
+            sequencer.shared().clone(),
+            store,
+            reader.clone(),
+            policy,
+            config.witness_timeout,
+            metrics.clone(),
+        );
+        tokio::spawn(publisher.run());
+        let app = http::App::new(&config, sequencer, reader, state, metrics, log_vkey);
+        let router = http::router(app.clone());
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Listen { addr: config.listen, source })?;
+        let http = provlog_witness::http::HttpConfig {
+            header_read_timeout: Duration::from_millis(config.http.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(config.http.body_read_timeout_ms),
+            max_connections: config.http.max_connections,
+            max_concurrent_requests: config.http.max_connections,
+        };
+        Ok(Server { listener, router, http, app })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn app(&self) -> &http::App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` completes.
+    ///
+    /// # Errors
+    /// An I/O error of the listener.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        provlog_witness::http::serve(self.listener, self.router, self.http, shutdown).await
+    }
+}

@@ -11,6 +11,8 @@
 //!   historical size read from stored tiles;
 //! - [`note`], [`checkpoint`], [`cosignature`]: C2SP signed notes,
 //!   checkpoints and witness cosignatures;
+//! - [`witness_protocol`], [`policy`]: the C2SP tlog-witness request,
+//!   responses and decision, and C2SP tlog-policy quorums;
 //! - [`cbor`], [`cose`], [`statement`]: strict canonical CBOR, COSE_Sign1
 //!   and COSE_Sign with Ed25519, and the signed-statement profile with its
 //!   statement ID;
@@ -23,6 +25,8 @@
 //! - [`state`]: the indexes the rules read, updated with each append;
 //! - [`log`]: registration (decide, append, index in one atomic batch) and
 //!   replay from entry 0;
+//! - [`receipt`]: C2SP tlog-proof receipts;
+//! - [`keyfile`]: key files (one signer key line, mode 0600);
 //! - [`storage`]: the small storage trait, its sled and in-memory
 //!   implementations, and their conformance suite.
 //!
@@ -37,9 +41,12 @@ pub mod cosignature;
 pub mod entry;
 pub mod epcis;
 pub mod governance;
+pub mod keyfile;
 pub mod log;
 pub mod note;
+pub mod policy;
 pub mod proof;
+pub mod receipt;
 pub mod rules;
 pub mod state;
 pub mod statement;
@@ -47,5 +54,6 @@ pub mod storage;
 pub mod tile;
 pub mod tiled_tree;
 pub mod tree;
+pub mod witness_protocol;
 
 pub use tree::Hash;

@@ -258,6 +258,9 @@ pub struct Statement {
     iat: u64,
     content_type: String,
     signers: Vec<StatementSigner>,
+    /// For each signer, the public key its signature was already verified
+    /// under (see [`Statement::preverify`]).
+    verified: Vec<Option<[u8; 32]>>,
 }
 
 impl fmt::Debug for Statement {
@@ -394,6 +397,7 @@ impl Statement {
             sub,
             iat,
             content_type,
+            verified: vec![None; signers.len()],
             signers,
         })
     }
@@ -512,6 +516,9 @@ impl Statement {
             .signers
             .get(index)
             .ok_or(StatementError::SignerIndexOutOfRange { index, signers: self.signers.len() })?;
+        if self.verified[index] == Some(*key.as_bytes()) {
+            return Ok(());
+        }
         cose::check_verifying_key(key).map_err(key_error)?;
         if key_thumbprint(key) != signer.kid {
             return Err(StatementError::KidMismatch { signer: index });
@@ -520,6 +527,21 @@ impl Statement {
             CoseError::BadSignature => StatementError::BadSignature { signer: index },
             other => StatementError::Cose(other),
         })
+    }
+
+    /// Verifies signer `index` under `key` exactly as
+    /// [`Statement::verify_signer`] does and remembers the key it succeeded
+    /// under, so that a later `verify_signer` with the same key answers
+    /// without repeating the cryptography. The predicate is a pure function
+    /// of (statement, key), so the answer is the same either way; this lets
+    /// the server verify on many cores before its single-threaded sequencer.
+    ///
+    /// # Errors
+    /// As [`Statement::verify_signer`].
+    pub fn preverify(&mut self, index: usize, key: &VerifyingKey) -> Result<(), StatementError> {
+        self.verify_signer(index, key)?;
+        self.verified[index] = Some(*key.as_bytes());
+        Ok(())
     }
 }
 
@@ -545,6 +567,25 @@ mod tests {
 
     fn epcis_statement() -> Statement {
         Statement::sign1(&key(1), ISS, SUB, IAT, CONTENT_TYPE_EPCIS, EPCIS_EVENT.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn preverified_signature_is_remembered_only_for_its_key() {
+        let mut s = epcis_statement();
+        s.preverify(0, &key(1).verifying_key()).unwrap();
+        assert!(s.verify_signer(0, &key(1).verifying_key()).is_ok());
+        assert!(matches!(
+            s.verify_signer(0, &key(2).verifying_key()),
+            Err(StatementError::KidMismatch { .. })
+        ));
+        assert!(s.preverify(0, &key(2).verifying_key()).is_err());
+        // A clone of a statement whose signature fails is not marked.
+        let mut bytes = epcis_statement().as_bytes().to_vec();
+        let n = bytes.len();
+        bytes[n - 1] ^= 1;
+        let mut bad = Statement::parse(&bytes).unwrap();
+        assert!(bad.preverify(0, &key(1).verifying_key()).is_err());
+        assert!(bad.verify_signer(0, &key(1).verifying_key()).is_err());
     }
 
     fn governance_statement() -> Statement {

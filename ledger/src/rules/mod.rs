@@ -221,15 +221,18 @@ impl RuleSet {
         }
     }
 
-    /// The demo rule set of `provlog-server --dev`: scope, causality and
-    /// lineage flag instead of rejecting, so that example events from
-    /// anywhere register; signatures, time, multi-signature and corrections
-    /// still reject.
+    /// The demo rule set of `provlog-server --dev`: every configurable rule
+    /// flags instead of rejecting, so that example events from anywhere
+    /// register and show what the rules would say; signatures,
+    /// well-formedness, replay and governance still reject, as always.
     pub fn permissive(name: &str) -> Self {
         let mut r = Self::strict(name);
         r.scope.mode = Mode::Flag;
+        r.time.mode = Mode::Flag;
         r.causality.mode = Mode::Flag;
         r.lineage.mode = Mode::Flag;
+        r.multisig.mode = Mode::Flag;
+        r.correction.mode = Mode::Flag;
         r.time.max_age_ms = None;
         r
     }

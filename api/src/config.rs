@@ -1,0 +1,332 @@
+//! Configuration of `provlog-server`: a TOML file whose every field is
+//! documented here with its default, overridable by command-line flags, and
+//! validated at start-up.
+//!
+//! Spec: `spec/http-api.md` ("Configuration").
+//!
+//! ```toml
+//! origin = "localhost/provlog"        # the log's identity and key name
+//! listen = "127.0.0.1:7350"
+//! data_dir = "/var/lib/provlog"       # required
+//! log_key = "/var/lib/provlog/log.key"  # default: <data_dir>/log.key
+//! genesis = "genesis.cose"            # only read when the log is empty
+//!
+//! [sequencer]
+//! max_batch_size = 4096
+//! max_batch_age_ms = 5
+//! queue_capacity = 65536
+//!
+//! [http]
+//! max_statement_bytes = 65536
+//! max_batch_bytes = 16777216
+//! max_batch_statements = 10000
+//! header_read_timeout_ms = 5000
+//! body_read_timeout_ms = 10000
+//! sync_wait_ms = 5000
+//! max_connections = 4096
+//!
+//! [limits]
+//! per_partner_per_s = 50000
+//! per_partner_burst = 100000
+//! per_address_per_s = 100000
+//! per_address_burst = 200000
+//!
+//! [storage]
+//! cache_capacity_mb = 64
+//!
+//! [witnesses]
+//! policy = "witnesses.policy"         # C2SP tlog-policy; no file: no witnesses
+//! timeout_ms = 5000
+//! ```
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+/// Why the configuration was refused.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { field, reason: reason.into() }
+}
+
+/// The sequencer: how statements are grouped into one atomic append.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SequencerConfig {
+    /// Most statements in one append batch. Default 4096.
+    pub max_batch_size: usize,
+    /// How long the sequencer waits for more statements once one is queued,
+    /// in milliseconds. Default 5. Under load batches fill without waiting.
+    pub max_batch_age_ms: u64,
+    /// Most statements waiting for the sequencer; beyond it submissions get
+    /// 503 with Retry-After instead of queuing without bound. Default 65536.
+    pub queue_capacity: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self { max_batch_size: 4096, max_batch_age_ms: 5, queue_capacity: 65536 }
+    }
+}
+
+/// Limits of the HTTP interface.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest `POST /entries` body. Default 65536 (a statement is at most
+    /// 60,000 bytes, `spec/statement.md`).
+    pub max_statement_bytes: usize,
+    /// Largest `POST /entries/batch` body. Default 16 MiB.
+    pub max_batch_bytes: usize,
+    /// Most statements in one batch request. Default 10000.
+    pub max_batch_statements: usize,
+    /// A client must send its request headers within this. Default 5000 ms.
+    pub header_read_timeout_ms: u64,
+    /// A client must send its whole body within this. Default 10000 ms.
+    pub body_read_timeout_ms: u64,
+    /// How long `POST /entries` holds the request for a receipt before
+    /// answering 303 with `Location` and `Retry-After`. Default 5000 ms.
+    pub sync_wait_ms: u64,
+    /// Most open connections. Default 4096.
+    pub max_connections: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_statement_bytes: 65536,
+            max_batch_bytes: 16 << 20,
+            max_batch_statements: 10_000,
+            header_read_timeout_ms: 5000,
+            body_read_timeout_ms: 10_000,
+            sync_wait_ms: 5000,
+            max_connections: 4096,
+        }
+    }
+}
+
+/// Token-bucket rate limits, in statements per second.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Per partner (`iss`). Default 50000/s with a burst of 100000.
+    pub per_partner_per_s: u64,
+    pub per_partner_burst: u64,
+    /// Per client IP address. Default 100000/s with a burst of 200000.
+    pub per_address_per_s: u64,
+    pub per_address_burst: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            per_partner_per_s: 50_000,
+            per_partner_burst: 100_000,
+            per_address_per_s: 100_000,
+            per_address_burst: 200_000,
+        }
+    }
+}
+
+/// The embedded store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// sled's page cache, in MiB. Default 64.
+    pub cache_capacity_mb: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { cache_capacity_mb: 64 }
+    }
+}
+
+/// Witnesses and the quorum the log needs before it publishes a checkpoint.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WitnessesConfig {
+    /// A C2SP tlog-policy file naming the witnesses (with their URLs) and the
+    /// quorum. No file: checkpoints are published without cosignatures.
+    pub policy: Option<PathBuf>,
+    /// How long one witness request may take. Default 5000 ms.
+    pub timeout_ms: Option<u64>,
+}
+
+/// The configuration file, as written.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The log's origin (checkpoint first line, key name). Default
+    /// `localhost/provlog`.
+    pub origin: Option<String>,
+    /// Listen address. Default `127.0.0.1:7350` (loopback).
+    pub listen: Option<SocketAddr>,
+    /// Data directory: the store (`db/`) and, by default, the key. Required.
+    pub data_dir: Option<PathBuf>,
+    /// The log's signing key file (mode 0600). Default `<data_dir>/log.key`.
+    pub log_key: Option<PathBuf>,
+    /// A genesis statement (COSE bytes), registered as entry 0 when the log
+    /// is empty. Ignored otherwise.
+    pub genesis: Option<PathBuf>,
+    #[serde(default)]
+    pub sequencer: SequencerConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub storage: StorageConfig,
+    #[serde(default)]
+    pub witnesses: WitnessesConfig,
+}
+
+impl ConfigFile {
+    /// Reads a TOML configuration file; unknown fields are refused.
+    ///
+    /// # Errors
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`].
+    pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+    }
+}
+
+/// The validated configuration the server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub origin: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub log_key: PathBuf,
+    pub genesis: Option<PathBuf>,
+    pub sequencer: SequencerConfig,
+    pub http: HttpConfig,
+    pub limits: LimitsConfig,
+    pub storage: StorageConfig,
+    pub witness_policy: Option<PathBuf>,
+    pub witness_timeout: Duration,
+}
+
+pub const DEFAULT_ORIGIN: &str = "localhost/provlog";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7350";
+
+impl ConfigFile {
+    /// Checks every field and fills in defaults.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the field.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let origin = self.origin.unwrap_or_else(|| DEFAULT_ORIGIN.into());
+        if !provlog_ledger::note::is_valid_key_name(&origin) || origin.len() > 255 {
+            return Err(invalid("origin", "must be 1 to 255 characters without whitespace or '+'"));
+        }
+        let data_dir = self.data_dir.ok_or_else(|| invalid("data_dir", "is required (--data DIR)"))?;
+        let log_key = self.log_key.unwrap_or_else(|| data_dir.join("log.key"));
+        let s = &self.sequencer;
+        if s.max_batch_size == 0 || s.max_batch_size > 100_000 {
+            return Err(invalid("sequencer.max_batch_size", "must be 1 to 100000"));
+        }
+        if s.max_batch_age_ms > 10_000 {
+            return Err(invalid("sequencer.max_batch_age_ms", "must be at most 10000"));
+        }
+        if s.queue_capacity < s.max_batch_size {
+            return Err(invalid("sequencer.queue_capacity", "must be at least max_batch_size"));
+        }
+        let h = &self.http;
+        if !(1024..=1 << 20).contains(&h.max_statement_bytes) {
+            return Err(invalid("http.max_statement_bytes", "must be 1024 to 1048576"));
+        }
+        if h.max_batch_bytes < h.max_statement_bytes || h.max_batch_bytes > 1 << 30 {
+            return Err(invalid(
+                "http.max_batch_bytes",
+                "must be at least max_statement_bytes and at most 1 GiB",
+            ));
+        }
+        if h.max_batch_statements == 0 || h.max_batch_statements > 100_000 {
+            return Err(invalid("http.max_batch_statements", "must be 1 to 100000"));
+        }
+        for (field, v) in [
+            ("http.header_read_timeout_ms", h.header_read_timeout_ms),
+            ("http.body_read_timeout_ms", h.body_read_timeout_ms),
+        ] {
+            if v == 0 || v > 600_000 {
+                return Err(invalid(field, "must be 1 to 600000"));
+            }
+        }
+        if h.sync_wait_ms > 600_000 {
+            return Err(invalid("http.sync_wait_ms", "must be at most 600000"));
+        }
+        if h.max_connections == 0 {
+            return Err(invalid("http.max_connections", "must be positive"));
+        }
+        let l = &self.limits;
+        if l.per_partner_per_s == 0
+            || l.per_address_per_s == 0
+            || l.per_partner_burst == 0
+            || l.per_address_burst == 0
+        {
+            return Err(invalid("limits", "rates and bursts must be positive"));
+        }
+        if self.storage.cache_capacity_mb == 0 || self.storage.cache_capacity_mb > 65536 {
+            return Err(invalid("storage.cache_capacity_mb", "must be 1 to 65536"));
+        }
+        let witness_timeout = Duration::from_millis(self.witnesses.timeout_ms.unwrap_or(5000));
+        if witness_timeout.is_zero() || witness_timeout > Duration::from_secs(600) {
+            return Err(invalid("witnesses.timeout_ms", "must be 1 to 600000"));
+        }
+        Ok(Config {
+            origin,
+            listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
+            data_dir,
+            log_key,
+            genesis: self.genesis,
+            sequencer: self.sequencer,
+            http: self.http,
+            limits: self.limits,
+            storage: self.storage,
+            witness_policy: self.witnesses.policy,
+            witness_timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_only_a_data_dir() {
+        let c = ConfigFile { data_dir: Some("/tmp/x".into()), ..Default::default() }.validate().unwrap();
+        assert_eq!(c.origin, DEFAULT_ORIGIN);
+        assert_eq!(c.log_key, PathBuf::from("/tmp/x/log.key"));
+        assert!(c.listen.ip().is_loopback());
+        assert!(ConfigFile::default().validate().is_err());
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_are_refused() {
+        assert!(toml::from_str::<ConfigFile>("bogus = 1").is_err());
+        assert!(toml::from_str::<ConfigFile>("[sequencer]\nmax_batch_sise = 1").is_err());
+        let f: ConfigFile = toml::from_str("data_dir = \"/d\"\n[sequencer]\nmax_batch_size = 0").unwrap();
+        assert!(matches!(f.validate(), Err(ConfigError::Invalid { field: "sequencer.max_batch_size", .. })));
+        let f: ConfigFile = toml::from_str("data_dir = \"/d\"\norigin = \"has space\"").unwrap();
+        assert!(f.validate().is_err());
+    }
+}

@@ -1,0 +1,283 @@
+//! `provlog-server --dev`: a complete local log in one directory. On first
+//! run it creates a log key, a governance key, three demo partner keys, a
+//! genesis statement with the permissive demo rule set and, unless disabled,
+//! keys, data directories and a quorum policy for two local witnesses; the
+//! facts a user or a script needs go to `DIR/dev.json`. Later runs reuse
+//! all of it, so the same log resumes.
+//!
+//! Spec: `spec/http-api.md` ("Development mode").
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use provlog_ledger::governance::{
+    Action, GovernancePayload, GovernanceSpec, KeySpec, PartnerSpec, Role, Scopes, GOVERNANCE_ISSUER,
+};
+use provlog_ledger::keyfile::{self, KeyFileError};
+use provlog_ledger::rules::RuleSet;
+use provlog_ledger::statement::{key_thumbprint, Statement, CONTENT_TYPE_GOVERNANCE};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The demo partners: (file stem, PGLN, display name).
+pub const DEMO_PARTNERS: [(&str, &str, &str); 3] = [
+    ("farm", "urn:epc:id:pgln:0614141.00001", "Demo Farm"),
+    ("processor", "urn:epc:id:pgln:0614142.00001", "Demo Processor"),
+    ("retailer", "urn:epc:id:pgln:0614144.00001", "Demo Retailer"),
+];
+
+/// One demo partner as written to `dev.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DevPartner {
+    pub name: String,
+    pub id: String,
+    pub key_file: PathBuf,
+    /// Hex thumbprint of the key: the `kid` of its statements.
+    pub kid: String,
+    pub public_key: String,
+}
+
+/// One local witness as written to `dev.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DevWitness {
+    pub name: String,
+    pub url: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub key_file: PathBuf,
+    pub vkey: String,
+}
+
+/// `DIR/dev.json`: everything a new user or a script needs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DevInfo {
+    pub origin: String,
+    pub url: String,
+    pub log_vkey: String,
+    pub log_key_file: PathBuf,
+    pub governance_key_file: PathBuf,
+    pub genesis_file: PathBuf,
+    pub partners: Vec<DevPartner>,
+    pub witnesses: Vec<DevWitness>,
+    /// The C2SP tlog-policy file of the witnesses (absent without witnesses).
+    pub witness_policy: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("statement: {0}")]
+    Statement(#[from] provlog_ledger::statement::StatementError),
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), DevError> {
+    std::fs::write(path, bytes).map_err(|source| DevError::Write { path: path.into(), source })
+}
+
+fn mkdir(path: &Path) -> Result<(), DevError> {
+    std::fs::create_dir_all(path).map_err(|source| DevError::Write { path: path.into(), source })
+}
+
+/// Loads `DIR/dev.json`, or creates everything it describes on first run.
+///
+/// # Errors
+/// [`DevError`] for an unreadable `dev.json` or a failed write.
+pub fn prepare(dir: &Path, origin: &str, listen: SocketAddr, witnesses: bool) -> Result<DevInfo, DevError> {
+    let info_path = dir.join("dev.json");
+    if info_path.exists() {
+        let text = std::fs::read(&info_path)
+            .map_err(|e| DevError::Read { path: info_path.clone(), reason: e.to_string() })?;
+        return serde_json::from_slice(&text)
+            .map_err(|e| DevError::Read { path: info_path, reason: e.to_string() });
+    }
+    mkdir(dir)?;
+    mkdir(&dir.join("partners"))?;
+    let log_key_file = dir.join("log.key");
+    let log = keyfile::generate(origin, &log_key_file)?;
+    let governance_key_file = dir.join("governance.key");
+    let governance = keyfile::generate("governance", &governance_key_file)?;
+
+    let everything = Scopes {
+        biz_steps: vec!["*".into()],
+        locations: vec!["*".into()],
+        company_prefixes: vec!["*".into()],
+    };
+    let mut partners = Vec::new();
+    let mut specs = Vec::new();
+    for (stem, id, name) in DEMO_PARTNERS {
+        let key_file = dir.join("partners").join(format!("{stem}.key"));
+        let signer = keyfile::generate(id, &key_file)?;
+        let public = signer.signing_key().verifying_key();
+        partners.push(DevPartner {
+            name: name.into(),
+            id: id.into(),
+            key_file,
+            kid: hex::encode(key_thumbprint(&public)),
+            public_key: BASE64.encode(public.as_bytes()),
+        });
+        specs.push(PartnerSpec {
+            id: id.into(),
+            name: name.into(),
+            role: Role::Partner,
+            keys: vec![KeySpec {
+                public_key: BASE64.encode(public.as_bytes()),
+                not_before_ms: None,
+                not_after_ms: None,
+            }],
+            scopes: everything.clone(),
+        });
+    }
+    let payload = GovernancePayload {
+        origin: origin.into(),
+        nonce: String::new(),
+        action: Action::Genesis {
+            governance: GovernanceSpec {
+                keys: vec![BASE64.encode(governance.signing_key().verifying_key().as_bytes())],
+                quorum: 1,
+            },
+            partners: specs,
+            rule_set: RuleSet::permissive("demo-permissive"),
+        },
+    };
+    let iat = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let genesis = Statement::sign_multi(
+        &[governance.signing_key()],
+        GOVERNANCE_ISSUER,
+        "genesis",
+        iat,
+        CONTENT_TYPE_GOVERNANCE,
+        &payload.to_json(),
+    )?;
+    let genesis_file = dir.join("genesis.cose");
+    write(&genesis_file, genesis.as_bytes())?;
+
+    let mut dev_witnesses = Vec::new();
+    let mut witness_policy = None;
+    if witnesses {
+        let mut policy = format!("log {} http://{listen}\n", log.verifier().vkey());
+        for i in 1..=2u16 {
+            let name = format!("witness-{i}.localhost");
+            let wdir = dir.join(format!("witness-{i}"));
+            mkdir(&wdir)?;
+            let key_file = wdir.join("witness.key");
+            let signer = keyfile::generate(&name, &key_file)?;
+            let cosigner =
+                provlog_ledger::cosignature::CosignatureSigner::new(&name, signer.signing_key().clone())
+                    .expect("a valid name");
+            let wlisten = SocketAddr::new(listen.ip(), listen.port().wrapping_add(i));
+            let url = format!("http://{wlisten}");
+            policy.push_str(&format!("witness w{i} {} {url}\n", cosigner.verifier().vkey()));
+            dev_witnesses.push(DevWitness {
+                name,
+                url,
+                listen: wlisten,
+                data_dir: wdir.join("data"),
+                key_file,
+                vkey: cosigner.verifier().vkey(),
+            });
+        }
+        policy.push_str("group both all w1 w2\nquorum both\n");
+        let path = dir.join("witnesses.policy");
+        write(&path, policy.as_bytes())?;
+        witness_policy = Some(path);
+    }
+
+    let info = DevInfo {
+        origin: origin.into(),
+        url: format!("http://{listen}"),
+        log_vkey: log.verifier().vkey(),
+        log_key_file,
+        governance_key_file,
+        genesis_file,
+        partners,
+        witnesses: dev_witnesses,
+        witness_policy,
+    };
+    write(&info_path, &serde_json::to_vec_pretty(&info).expect("serializable"))?;
+    Ok(info)
+}
+
+/// What `--dev` prints once the server listens.
+pub fn banner(info: &DevInfo) -> String {
+    let mut s = String::new();
+    s.push_str("provlog development log\n");
+    s.push_str(&format!("  URL:        {}\n", info.url));
+    s.push_str(&format!("  origin:     {}\n", info.origin));
+    s.push_str(&format!("  log vkey:   {}\n", info.log_vkey));
+    for w in &info.witnesses {
+        s.push_str(&format!("  witness:    {} at {} ({})\n", w.name, w.url, w.vkey));
+    }
+    s.push_str("  partner keys:\n");
+    for p in &info.partners {
+        s.push_str(&format!("    {:<10} {}  {}\n", p.name, p.id, p.key_file.display()));
+    }
+    let first = &info.partners[0];
+    s.push_str("  try:\n");
+    s.push_str(&format!(
+        "    provlog submit --log {} --key {} event.json\n",
+        info.url,
+        first.key_file.display()
+    ));
+    s.push_str(&format!(
+        "  (all of this is in {})\n",
+        info.genesis_file.with_file_name("dev.json").display()
+    ));
+    s
+}
+
+/// The local witness processes; they are stopped when this is dropped.
+pub struct WitnessProcesses(Vec<std::process::Child>);
+
+impl Drop for WitnessProcesses {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The `provlog-witness` binary: next to this executable (where cargo puts
+/// both), else on `PATH`.
+fn witness_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("provlog-witness")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("provlog-witness"))
+}
+
+/// Starts one `provlog-witness` process per witness of `info`, each with
+/// its own key and data directory, witnessing this log.
+///
+/// # Errors
+/// [`DevError::Write`] if a process cannot be started.
+pub fn spawn_witnesses(info: &DevInfo) -> Result<WitnessProcesses, DevError> {
+    let bin = witness_binary();
+    let mut children = WitnessProcesses(Vec::new());
+    for w in &info.witnesses {
+        let child = std::process::Command::new(&bin)
+            .arg("--listen")
+            .arg(w.listen.to_string())
+            .arg("--data")
+            .arg(&w.data_dir)
+            .arg("--key")
+            .arg(&w.key_file)
+            .arg("--log")
+            .arg(format!("{}={}", info.origin, info.log_vkey))
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .map_err(|source| DevError::Write { path: bin.clone(), source })?;
+        children.0.push(child);
+    }
+    Ok(children)
+}

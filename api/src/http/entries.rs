@@ -1,0 +1,410 @@
+//! Submission (SCRAPI shape) and per-statement reads.
+
+use super::App;
+use crate::problem::Problem;
+use crate::sequencer::SignedCheckpoint;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use axum::Json;
+use provlog_ledger::cbor::{self, Limits};
+use provlog_ledger::entry::Entry;
+use provlog_ledger::log::Outcome;
+use provlog_ledger::state::StateView;
+use provlog_ledger::statement::{Statement, StatementId, MAX_STATEMENT_SIZE};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Content type of receipts (C2SP tlog-proof text).
+pub const RECEIPT_TYPE: &str = "text/x.tlog-proof; charset=utf-8";
+const COSE: &str = "application/cose";
+
+fn media_type(headers: &HeaderMap) -> String {
+    let v = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+fn location(id: &StatementId) -> String {
+    format!("/entries/{id}")
+}
+
+impl App {
+    fn limit_address(&self, peer: Option<SocketAddr>, n: u64, headers: &HeaderMap) -> Result<(), Problem> {
+        if let Some(peer) = peer {
+            if let Err(wait) = self.address_limits.take(&peer.ip(), n) {
+                self.metrics.refuse("rate-limited");
+                return Err(Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "request.rate-limited",
+                    "Too many requests",
+                    format!("too many statements from {}", peer.ip()),
+                )
+                .retry_after(wait)
+                .for_request(headers));
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies what can be verified before sequencing (on a blocking
+    /// thread: this is the expensive part) and charges each verified
+    /// issuer's rate limit.
+    async fn prepare(
+        &self,
+        statements: Vec<Statement>,
+        headers: &HeaderMap,
+    ) -> Result<Vec<Statement>, Problem> {
+        let registry = self.sequencer.shared().registry.read().expect("lock").clone();
+        let chunk = statements.len().div_ceil(4).max(64);
+        let mut tasks = Vec::new();
+        let mut rest = statements;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(chunk));
+            let part = std::mem::replace(&mut rest, tail);
+            let registry = registry.clone();
+            tasks.push(tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .map(|mut s| {
+                        let mut issuer_verified = false;
+                        for i in 0..s.signers().len() {
+                            let kid = s.signers()[i].kid;
+                            if let Some(key) = registry.public_key(&kid).copied() {
+                                let ok = s.preverify(i, &key).is_ok();
+                                if i == 0 && ok {
+                                    issuer_verified =
+                                        registry.key(&kid).is_some_and(|r| r.partner == s.iss());
+                                }
+                            }
+                        }
+                        (s, issuer_verified)
+                    })
+                    .collect::<Vec<_>>()
+            }));
+        }
+        let mut out = Vec::new();
+        for t in tasks {
+            for (s, verified) in t.await.map_err(|_| internal("verification task failed"))? {
+                if verified {
+                    if let Err(wait) = self.partner_limits.take(&s.iss().to_owned(), 1) {
+                        self.metrics.refuse("rate-limited");
+                        return Err(Problem::new(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            "request.rate-limited",
+                            "Too many requests",
+                            format!("partner {} is over its rate limit", s.iss()),
+                        )
+                        .retry_after(wait)
+                        .for_request(headers));
+                    }
+                }
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits until a published checkpoint covers `index`, for at most the
+    /// configured sync wait.
+    async fn published_covering(&self, index: u64) -> Option<SignedCheckpoint> {
+        let mut rx = self.sequencer.shared().published.subscribe();
+        let wait = async {
+            loop {
+                if let Some(cp) = rx.borrow_and_update().clone() {
+                    if cp.size > index {
+                        return Some(cp);
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(self.http.sync_wait_ms), wait).await.ok().flatten()
+    }
+
+    /// The response for a statement at `index`: its receipt once published
+    /// (`created`: 201, else 200), or 303 to its URL while still pending.
+    async fn answer(&self, id: &StatementId, index: u64, created: bool) -> Result<Response, Problem> {
+        match self.published_covering(index).await {
+            Some(cp) => {
+                let receipt = self.receipt(index, &cp)?;
+                let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+                Ok((
+                    status,
+                    [(CONTENT_TYPE, RECEIPT_TYPE.to_owned()), (LOCATION, location(id))],
+                    receipt.to_text(),
+                )
+                    .into_response())
+            }
+            None => {
+                if let Some(p) = self.witnessing_problem() {
+                    return Err(p);
+                }
+                Ok((
+                    StatusCode::SEE_OTHER,
+                    [(LOCATION, location(id)), (RETRY_AFTER, "1".to_owned())],
+                    Json(json!({"status": "pending", "id": id.to_string(), "index": index})),
+                )
+                    .into_response())
+            }
+        }
+    }
+
+    /// A 503 if checkpoints cannot currently be published (the witness
+    /// quorum is unreachable): better no receipt than an unwitnessed one.
+    fn witnessing_problem(&self) -> Option<Problem> {
+        let why = self.sequencer.shared().publish_blocked.lock().expect("lock").clone()?;
+        Some(
+            Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log.witness-quorum",
+                "Checkpoint not witnessed",
+                why,
+            )
+            .retry_after(5),
+        )
+    }
+}
+
+fn internal(what: &str) -> Problem {
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "log.internal", "Internal error", what)
+}
+
+fn statement_problem(e: provlog_ledger::statement::StatementError) -> Problem {
+    Problem::malformed(format!("statement.{}", e.code()), e.to_string())
+}
+
+/// `POST /entries`: one `application/cose` statement.
+pub async fn submit(
+    State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let r = submit_one(&app, peer.map(|c| c.0 .0), &headers, body).await;
+    r.map_err(|p| p.for_request(&headers))
+}
+
+async fn submit_one(
+    app: &App,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    if media_type(headers) != COSE {
+        app.metrics.refuse("content-type");
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content-type",
+            "Unsupported media type",
+            "POST /entries takes application/cose",
+        ));
+    }
+    app.limit_address(peer, 1, headers)?;
+    app.sequencer.shared().check_writable()?;
+    let statement = Statement::parse(&body).map_err(|e| {
+        app.metrics.refuse("malformed");
+        statement_problem(e)
+    })?;
+    let id = statement.id();
+    if let Some(index) = app.state.statement_index(&id.0).map_err(|_| internal("state read failed"))? {
+        return app.answer(&id, index, false).await;
+    }
+    let prepared = app.prepare(vec![statement], headers).await?;
+    let outcome = app.sequencer.submit(prepared).await?.pop().ok_or_else(|| internal("no outcome"))?;
+    match outcome {
+        Outcome::Registered { index, .. } => app.answer(&id, index, true).await,
+        Outcome::Duplicate { index, .. } => app.answer(&id, index, false).await,
+        Outcome::Rejected(v) => Err(Problem::rejected(&v)),
+    }
+}
+
+/// `POST /entries/batch`: a CBOR array of statements (byte strings), each
+/// decided on its own. Answers a JSON array with one result per statement.
+pub async fn submit_batch(
+    State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    submit_many(&app, peer.map(|c| c.0 .0), &headers, body).await.map_err(|p| p.for_request(&headers))
+}
+
+async fn submit_many(
+    app: &App,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let mt = media_type(headers);
+    if mt != "application/cbor" {
+        app.metrics.refuse("content-type");
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "request.content-type",
+            "Unsupported media type",
+            "POST /entries/batch takes application/cbor: an array of COSE statements as byte strings",
+        ));
+    }
+    let max = app.http.max_batch_statements;
+    let limits = Limits { max_size: app.http.max_batch_bytes, max_depth: 1, max_items: max + 1 };
+    let value = cbor::decode(&body, &limits)
+        .map_err(|e| Problem::malformed(format!("batch.{}", e.code()), e.to_string()))?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| Problem::malformed("batch.not-an-array", "the body must be a CBOR array"))?;
+    if items.is_empty() || items.len() > max {
+        return Err(Problem::malformed("batch.size", format!("a batch holds 1 to {max} statements")));
+    }
+    app.limit_address(peer, items.len() as u64, headers)?;
+    app.sequencer.shared().check_writable()?;
+
+    // Parse each; keep per-item results in request order.
+    let mut results: Vec<serde_json::Value> = vec![serde_json::Value::Null; items.len()];
+    let mut parsed = Vec::new();
+    let mut positions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let outcome = item
+            .as_bytes()
+            .ok_or_else(|| Problem::malformed("batch.not-bytes", "each batch item must be a byte string"))
+            .and_then(|b| {
+                if b.len() > MAX_STATEMENT_SIZE {
+                    return Err(Problem::malformed(
+                        "statement.too-large",
+                        format!("statement of {} bytes", b.len()),
+                    ));
+                }
+                Statement::parse(b).map_err(statement_problem)
+            });
+        match outcome {
+            Ok(s) => {
+                positions.push(i);
+                parsed.push(s);
+            }
+            Err(p) => results[i] = problem_result(&p),
+        }
+    }
+    let prepared = app.prepare(parsed, headers).await?;
+    let ids: Vec<StatementId> = prepared.iter().map(Statement::id).collect();
+    let outcomes = if prepared.is_empty() { Vec::new() } else { app.sequencer.submit(prepared).await? };
+    let max_index = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Registered { index, .. } | Outcome::Duplicate { index, .. } => Some(*index),
+            Outcome::Rejected(_) => None,
+        })
+        .max();
+    let published = match max_index {
+        Some(i) => app.published_covering(i).await,
+        None => None,
+    };
+    for ((pos, id), outcome) in positions.into_iter().zip(ids).zip(outcomes) {
+        results[pos] = match outcome {
+            Outcome::Rejected(v) => problem_result(&Problem::rejected(&v)),
+            Outcome::Registered { index, .. } | Outcome::Duplicate { index, .. } => {
+                let created = matches!(outcome, Outcome::Registered { .. });
+                match &published {
+                    Some(cp) => json!({
+                        "status": if created { 201 } else { 200 },
+                        "id": id.to_string(),
+                        "index": index,
+                        "receipt": app.receipt(index, cp)?.to_text(),
+                    }),
+                    None => {
+                        json!({"status": 303, "id": id.to_string(), "index": index, "location": location(&id)})
+                    }
+                }
+            }
+        };
+    }
+    Ok((StatusCode::OK, Json(results)).into_response())
+}
+
+fn problem_result(p: &Problem) -> serde_json::Value {
+    json!({"status": p.status.as_u16(), "problem": serde_json::from_slice::<serde_json::Value>(&p.to_json()).expect("json")})
+}
+
+fn parse_id(id: &str) -> Result<StatementId, Problem> {
+    id.parse()
+        .map_err(|_| Problem::malformed("request.statement-id", "a statement ID is 64 lower-case hex digits"))
+}
+
+fn index_of(app: &App, id: &StatementId) -> Result<u64, Problem> {
+    app.state
+        .statement_index(&id.0)
+        .map_err(|_| internal("state read failed"))?
+        .ok_or_else(|| Problem::not_found(format!("no statement {id} in the log")))
+}
+
+/// `GET /entries/{id}`: the receipt once published; 202 while pending.
+pub async fn receipt(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let r = async {
+        let id = parse_id(&id)?;
+        let index = index_of(&app, &id)?;
+        match app.published().filter(|cp| cp.size > index) {
+            Some(cp) => {
+                Ok((StatusCode::OK, [(CONTENT_TYPE, RECEIPT_TYPE)], app.receipt(index, &cp)?.to_text())
+                    .into_response())
+            }
+            None => Ok((
+                StatusCode::ACCEPTED,
+                [(RETRY_AFTER, "1")],
+                Json(json!({"status": "pending", "id": id.to_string(), "index": index})),
+            )
+                .into_response()),
+        }
+    };
+    r.await.map_err(|p: Problem| p.for_request(&headers))
+}
+
+fn stored_entry(app: &App, index: u64) -> Result<Entry, Problem> {
+    let bytes = app.reader.entry(index).map_err(|_| internal("entry read failed"))?;
+    Entry::decode(&bytes).map_err(|_| internal("stored entry is unreadable"))
+}
+
+/// `GET /entries/{id}/statement`: the statement as stored (unprotected
+/// headers emptied).
+pub async fn statement(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let r = (|| {
+        let id = parse_id(&id)?;
+        let entry = stored_entry(&app, index_of(&app, &id)?)?;
+        Ok((StatusCode::OK, [(CONTENT_TYPE, COSE)], entry.statement).into_response())
+    })();
+    r.map_err(|p: Problem| p.for_request(&headers))
+}
+
+/// `GET /entries/{id}/status`: what the log recorded for the statement.
+pub async fn status(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let r = (|| {
+        let id = parse_id(&id)?;
+        let index = index_of(&app, &id)?;
+        let entry = stored_entry(&app, index)?;
+        let published = app.published().is_some_and(|cp| cp.size > index);
+        Ok(Json(json!({
+            "id": id.to_string(),
+            "index": index,
+            "registered_at_ms": entry.registered_at_ms,
+            "rule_set_id": hex::encode(entry.rule_set_id),
+            "flags": entry.flags,
+            "published": published,
+        }))
+        .into_response())
+    })();
+    r.map_err(|p: Problem| p.for_request(&headers))
+}

@@ -1,0 +1,125 @@
+//! The HTTP interface of `provlog-server` on axum.
+//!
+//! Spec: `spec/http-api.md`; an OpenAPI description is served at
+//! `/openapi.json`.
+//!
+//! ```text
+//! POST /entries                    one COSE statement -> 201 receipt | 303 pending | problem
+//! POST /entries/batch              CBOR array of statements -> JSON array of results
+//! GET  /entries/{id}               receipt (C2SP tlog-proof) | 404
+//! GET  /entries/{id}/statement     the stored statement (application/cose)
+//! GET  /entries/{id}/status        JSON: index, registration time, rule set, flags
+//! GET  /checkpoint                 C2SP tlog-tiles
+//! GET  /tile/<L>/<N>[.p/<W>]       hash tiles
+//! GET  /tile/entries/<N>[.p/<W>]   entry bundles
+//! GET  /proof/inclusion            ?index=N&size=S | ?id=HEX&size=S (size defaults to the published one)
+//! GET  /proof/consistency          ?old=A&new=B
+//! GET  /registry, /registry/partners, /registry/partners/{id}, /registry/rule-sets
+//! GET  /healthz, /metrics, /openapi.json
+//! ```
+
+mod entries;
+mod read;
+
+use crate::config::{Config, HttpConfig};
+use crate::limits::RateLimiter;
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::sequencer::{Sequencer, SignedCheckpoint};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use provlog_ledger::receipt::Receipt;
+use provlog_ledger::state::StoredState;
+use provlog_ledger::tiled_tree::TreeReader;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub origin: String,
+    pub sequencer: Sequencer,
+    pub reader: TreeReader,
+    pub state: StoredState,
+    pub http: HttpConfig,
+    pub partner_limits: Arc<RateLimiter<String>>,
+    pub address_limits: Arc<RateLimiter<IpAddr>>,
+    pub metrics: Arc<Metrics>,
+    /// The log's verifier key, for `/` and the OpenAPI description.
+    pub log_vkey: String,
+}
+
+impl App {
+    pub fn new(
+        config: &Config,
+        sequencer: Sequencer,
+        reader: TreeReader,
+        state: StoredState,
+        metrics: Arc<Metrics>,
+        log_vkey: String,
+    ) -> App {
+        let limits = &config.limits;
+        App {
+            origin: config.origin.clone(),
+            sequencer,
+            reader,
+            state,
+            http: config.http.clone(),
+            partner_limits: Arc::new(RateLimiter::new(limits.per_partner_per_s, limits.per_partner_burst)),
+            address_limits: Arc::new(RateLimiter::new(limits.per_address_per_s, limits.per_address_burst)),
+            metrics,
+            log_vkey,
+        }
+    }
+
+    /// The latest published checkpoint.
+    pub fn published(&self) -> Option<SignedCheckpoint> {
+        self.sequencer.shared().published.borrow().clone()
+    }
+
+    /// The receipt of entry `index` against `cp`.
+    ///
+    /// # Errors
+    /// A 500 problem if storage fails.
+    pub fn receipt(&self, index: u64, cp: &SignedCheckpoint) -> Result<Receipt, Problem> {
+        let internal = |e: provlog_ledger::tiled_tree::TreeError| {
+            tracing::error!("building a receipt: {e}");
+            Problem::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "log.storage",
+                "Storage failure",
+                "could not read the tree",
+            )
+        };
+        let entry = self.reader.entry(index).map_err(internal)?;
+        let proof = self.reader.prove_inclusion(index, cp.size).map_err(internal)?;
+        Ok(Receipt { extra: Some(entry), index, proof, checkpoint: cp.note.clone() })
+    }
+}
+
+/// The server's routes.
+pub fn router(app: App) -> Router {
+    let batch_limit = app.http.max_batch_bytes;
+    let single_limit = app.http.max_statement_bytes;
+    Router::new()
+        .route("/entries", post(entries::submit).layer(DefaultBodyLimit::max(single_limit)))
+        .route("/entries/batch", post(entries::submit_batch).layer(DefaultBodyLimit::max(batch_limit)))
+        .route("/entries/{id}", get(entries::receipt))
+        .route("/entries/{id}/statement", get(entries::statement))
+        .route("/entries/{id}/status", get(entries::status))
+        .route("/checkpoint", get(read::checkpoint))
+        .route("/tile/{*path}", get(read::tile))
+        .route("/proof/inclusion", get(read::inclusion))
+        .route("/proof/consistency", get(read::consistency))
+        .route("/registry", get(read::registry_view))
+        .route("/registry/partners", get(read::partners))
+        .route("/registry/partners/{id}", get(read::partner))
+        .route("/registry/rule-sets", get(read::rule_sets))
+        .route("/healthz", get(read::healthz))
+        .route("/metrics", get(read::metrics))
+        .route("/openapi.json", get(read::openapi))
+        .route("/", get(read::index))
+        .fallback(|| async { Problem::not_found("no such resource") })
+        .with_state(app)
+}

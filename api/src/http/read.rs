@@ -1,0 +1,236 @@
+//! The read API: checkpoint, tiles, proofs, registry views, health,
+//! metrics. None of it touches the sequencer.
+
+use super::App;
+use crate::problem::Problem;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use provlog_ledger::state::StateView;
+use provlog_ledger::statement::StatementId;
+use provlog_ledger::tile::Tile;
+use provlog_ledger::tiled_tree::TreeError;
+use serde::Deserialize;
+use serde_json::json;
+
+const TEXT: &str = "text/plain; charset=utf-8";
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const SHORT: &str = "public, max-age=1";
+
+fn tree_problem(e: TreeError) -> Problem {
+    match e {
+        TreeError::IndexOutOfRange { .. } | TreeError::SizeBeyondTree { .. } | TreeError::BadSizes { .. } => {
+            Problem::new(StatusCode::BAD_REQUEST, "request.range", "Out of range", e.to_string())
+        }
+        TreeError::NoSuchTile { .. } => Problem::not_found(e.to_string()),
+        other => {
+            tracing::error!("read failed: {other}");
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "log.storage",
+                "Storage failure",
+                "could not read the tree",
+            )
+        }
+    }
+}
+
+/// `GET /checkpoint`: the latest published checkpoint (C2SP tlog-tiles).
+pub async fn checkpoint(State(app): State<App>) -> Result<Response, Problem> {
+    let cp = app.published().ok_or_else(|| Problem::not_found("no checkpoint has been published yet"))?;
+    Ok((StatusCode::OK, [(CONTENT_TYPE, TEXT), (CACHE_CONTROL, "no-cache")], cp.note).into_response())
+}
+
+/// `GET /tile/…`: hash tiles and entry bundles. Full tiles are immutable.
+pub async fn tile(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(path): Path<String>,
+) -> Result<Response, Problem> {
+    let r = async {
+        let full_path = format!("tile/{path}");
+        let tile = Tile::parse_path(&full_path).map_err(|e| Problem::not_found(e.to_string()))?;
+        let reader = app.reader.clone();
+        let data = tokio::task::spawn_blocking(move || reader.tile(tile))
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log.internal",
+                    "Internal error",
+                    "tile task failed",
+                )
+            })?
+            .map_err(tree_problem)?;
+        let cache = if tile.is_full() { IMMUTABLE } else { SHORT };
+        Ok((StatusCode::OK, [(CONTENT_TYPE, "application/octet-stream"), (CACHE_CONTROL, cache)], data)
+            .into_response())
+    };
+    r.await.map_err(|p: Problem| p.for_request(&headers))
+}
+
+#[derive(Deserialize)]
+pub struct InclusionQuery {
+    index: Option<u64>,
+    id: Option<String>,
+    size: Option<u64>,
+}
+
+/// `GET /proof/inclusion?index=N&size=S` or `?id=HEX&size=S`. `size`
+/// defaults to the latest published checkpoint's.
+pub async fn inclusion(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Response, Problem> {
+    let r = async {
+        let index = match (q.index, &q.id) {
+            (Some(i), None) => i,
+            (None, Some(id)) => {
+                let id: StatementId = id.parse().map_err(|_| {
+                    Problem::malformed("request.statement-id", "a statement ID is 64 lower-case hex digits")
+                })?;
+                app.state
+                    .statement_index(&id.0)
+                    .map_err(|_| {
+                        Problem::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "log.storage",
+                            "Storage failure",
+                            "state read failed",
+                        )
+                    })?
+                    .ok_or_else(|| Problem::not_found(format!("no statement {id} in the log")))?
+            }
+            _ => return Err(Problem::malformed("request.query", "give exactly one of index and id")),
+        };
+        let size = match q.size {
+            Some(s) => s,
+            None => {
+                app.published().map(|cp| cp.size).ok_or_else(|| Problem::not_found("no checkpoint yet"))?
+            }
+        };
+        let reader = app.reader.clone();
+        let proof = tokio::task::spawn_blocking(move || reader.prove_inclusion(index, size))
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log.internal",
+                    "Internal error",
+                    "proof task failed",
+                )
+            })?
+            .map_err(tree_problem)?;
+        let hashes: Vec<String> = proof.iter().map(|h| h.to_base64()).collect();
+        Ok(Json(json!({"index": index, "size": size, "proof": hashes})).into_response())
+    };
+    r.await.map_err(|p: Problem| p.for_request(&headers))
+}
+
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+/// `GET /proof/consistency?old=A&new=B` (`new` defaults to the published size).
+pub async fn consistency(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<ConsistencyQuery>,
+) -> Result<Response, Problem> {
+    let r = async {
+        let new = match q.new {
+            Some(n) => n,
+            None => {
+                app.published().map(|cp| cp.size).ok_or_else(|| Problem::not_found("no checkpoint yet"))?
+            }
+        };
+        let reader = app.reader.clone();
+        let old = q.old;
+        let proof = tokio::task::spawn_blocking(move || reader.prove_consistency(old, new))
+            .await
+            .map_err(|_| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log.internal",
+                    "Internal error",
+                    "proof task failed",
+                )
+            })?
+            .map_err(tree_problem)?;
+        let hashes: Vec<String> = proof.iter().map(|h| h.to_base64()).collect();
+        Ok(Json(json!({"old": old, "new": new, "proof": hashes})).into_response())
+    };
+    r.await.map_err(|p: Problem| p.for_request(&headers))
+}
+
+fn snapshot(app: &App) -> std::sync::Arc<provlog_ledger::governance::Registry> {
+    app.sequencer.shared().registry.read().expect("lock").clone()
+}
+
+/// `GET /registry`: governance keys and quorum, partners, keys, rule sets.
+pub async fn registry_view(State(app): State<App>) -> Response {
+    let r = snapshot(&app);
+    Json(json!({
+        "origin": r.origin,
+        "governance": {"keys": r.governance_keys, "quorum": r.quorum},
+        "partners": r.partners,
+        "keys": r.keys,
+        "current_rule_set": r.current_rule_set,
+        "rule_sets": r.rule_sets,
+    }))
+    .into_response()
+}
+
+/// `GET /registry/partners`.
+pub async fn partners(State(app): State<App>) -> Response {
+    Json(json!(snapshot(&app).partners)).into_response()
+}
+
+/// `GET /registry/partners/{id}`: the partner and its keys.
+pub async fn partner(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
+    let r = snapshot(&app);
+    let p = r.partner(&id).ok_or_else(|| Problem::not_found(format!("no partner {id}")))?;
+    let keys: Vec<_> =
+        p.keys.iter().filter_map(|k| r.keys.get(k).map(|rec| json!({"kid": k, "key": rec}))).collect();
+    Ok(Json(json!({"partner": p, "keys": keys})).into_response())
+}
+
+/// `GET /registry/rule-sets`: every adopted rule set and the one in force.
+pub async fn rule_sets(State(app): State<App>) -> Response {
+    let r = snapshot(&app);
+    Json(json!({"current": r.current_rule_set, "rule_sets": r.rule_sets})).into_response()
+}
+
+/// `GET /healthz`: 200 while the log accepts writes, 503 otherwise (reads
+/// keep working either way).
+pub async fn healthz(State(app): State<App>) -> Response {
+    let shared = app.sequencer.shared();
+    match shared.check_writable() {
+        Ok(()) => (StatusCode::OK, [(CONTENT_TYPE, TEXT)], "ok\n").into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, TEXT)], format!("{e}\n")).into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(app): State<App>) -> Response {
+    (StatusCode::OK, [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.metrics.render())
+        .into_response()
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi() -> Response {
+    (StatusCode::OK, [(CONTENT_TYPE, "application/json")], crate::OPENAPI).into_response()
+}
+
+/// `GET /`: who this log is.
+pub async fn index(State(app): State<App>) -> Response {
+    let size = app.published().map_or(0, |c| c.size);
+    let body =
+        format!("provlog-server\norigin {}\nvkey {}\npublished size {size}\n", app.origin, app.log_vkey);
+    (StatusCode::OK, [(CONTENT_TYPE, TEXT)], body).into_response()
+}

@@ -1,0 +1,155 @@
+//! RFC 9290 problem details, in JSON (`application/problem+json`) or CBOR
+//! (`application/concise-problem-details+cbor`) as the client asks, and the
+//! one place where every error of the HTTP interface gets its status code.
+//!
+//! Spec: `spec/http-api.md` ("Errors").
+
+use crate::sequencer::SequencerError;
+use axum::http::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use provlog_ledger::cbor::{self, Value};
+use provlog_ledger::rules::Violation;
+
+pub const JSON: &str = "application/problem+json";
+pub const CBOR: &str = "application/concise-problem-details+cbor";
+/// The CBOR key (a URI, as RFC 9290 §2.2 allows) of the check's name.
+pub const CBOR_RULE_KEY: &str = "tag:provlog.dev,2026:rule";
+
+/// A problem: status, a stable check name, and what happened.
+#[derive(Clone, Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// A stable name: a rule check (`scope.location`) or a request check
+    /// (`request.content-type`, `statement.cbor-trailing-bytes`, …).
+    pub rule: String,
+    pub title: &'static str,
+    pub detail: String,
+    pub retry_after_s: Option<u64>,
+    /// Whether the client asked for CBOR.
+    pub cbor: bool,
+}
+
+impl Problem {
+    pub fn new(
+        status: StatusCode,
+        rule: impl Into<String>,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Problem { status, rule: rule.into(), title, detail: detail.into(), retry_after_s: None, cbor: false }
+    }
+
+    /// A statement the rules refused: 422.
+    pub fn rejected(v: &Violation) -> Self {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            v.name(),
+            "Statement rejected by the log's rules",
+            v.detail.clone(),
+        )
+    }
+
+    /// Malformed input: 400.
+    pub fn malformed(rule: impl Into<String>, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, rule, "Malformed request", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "request.not-found", "Not found", detail)
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_s = Some(seconds);
+        self
+    }
+
+    /// Answers in CBOR if the request's `Accept` names the CBOR type.
+    pub fn for_request(mut self, headers: &HeaderMap) -> Self {
+        self.cbor = wants_cbor(headers);
+        self
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "type": format!("urn:provlog:problem:{}", self.rule),
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+            "rule": self.rule,
+        }))
+        .expect("serializable")
+    }
+
+    pub fn to_cbor(&self) -> Vec<u8> {
+        cbor::encode(&Value::Map(vec![
+            (Value::int(-1), Value::text(self.title)),
+            (Value::int(-2), Value::text(self.detail.clone())),
+            (Value::int(-4), Value::Unsigned(self.status.as_u16() as u64)),
+            (Value::text(CBOR_RULE_KEY), Value::text(self.rule.clone())),
+        ]))
+    }
+}
+
+pub fn wants_cbor(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains(CBOR) || a.contains("application/cbor"))
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let (ctype, body) = if self.cbor { (CBOR, self.to_cbor()) } else { (JSON, self.to_json()) };
+        let mut resp = (self.status, [(CONTENT_TYPE, ctype)], body).into_response();
+        if let Some(s) = self.retry_after_s {
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(s));
+        }
+        resp
+    }
+}
+
+impl From<SequencerError> for Problem {
+    fn from(e: SequencerError) -> Self {
+        match e {
+            SequencerError::Overloaded => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "request.overloaded",
+                "Log overloaded",
+                e.to_string(),
+            )
+            .retry_after(1),
+            SequencerError::StorageUnavailable(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log.storage-unavailable",
+                "The log cannot write right now",
+                e.to_string(),
+            )
+            .retry_after(5),
+            SequencerError::Stopped(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log.stopped",
+                "The log is stopped",
+                e.to_string(),
+            )
+            .retry_after(30),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cbor_problem_is_canonical_and_names_the_rule() {
+        let p = Problem::rejected(&Violation::new("scope", "location", "nope"));
+        let bytes = p.to_cbor();
+        let v = cbor::decode(&bytes, &cbor::Limits::default()).unwrap();
+        assert_eq!(v.get(-4).and_then(Value::as_u64), Some(422));
+        assert_eq!(v.get_text(CBOR_RULE_KEY).and_then(Value::as_text), Some("scope.location"));
+        let j: serde_json::Value = serde_json::from_slice(&p.to_json()).unwrap();
+        assert_eq!(j["rule"], "scope.location");
+        assert_eq!(j["status"], 422);
+    }
+}

@@ -1,0 +1,51 @@
+//! The `provlog-server` command line, run as a real process. (This file also
+//! makes `cargo test --workspace` build the binary the end-to-end tests of
+//! `provlog-tests` start.)
+
+use std::process::Command;
+
+fn server() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_provlog-server"))
+}
+
+#[test]
+fn help_describes_every_flag() {
+    let out = server().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for flag in
+        ["--config", "--data", "--listen", "--origin", "--log-key", "--genesis", "--witness-policy", "--dev"]
+    {
+        assert!(text.contains(flag), "--help lacks {flag}");
+    }
+}
+
+#[test]
+fn missing_data_dir_is_a_clear_error() {
+    let out = server().output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("data_dir"), "{err}");
+}
+
+#[test]
+fn an_empty_log_without_genesis_is_refused_and_key_permissions_are_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("log.key");
+    provlog_ledger::keyfile::generate("localhost/provlog", &key).unwrap();
+    let out = server().arg("--data").arg(d.path()).arg("--listen").arg("127.0.0.1:0").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("genesis"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = server().arg("--data").arg(d.path()).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("chmod 600"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,0 +1,205 @@
+//! Receipts: C2SP tlog-proof (`c2sp.org/tlog-proof@v1`), the portable,
+//! offline proof that an entry is in the log. Sans-I/O: parse, format, and
+//! check against keys the caller trusts.
+//!
+//! Spec: `spec/receipt.md`.
+//!
+//! ```text
+//! c2sp.org/tlog-proof@v1
+//! extra <base64 of the entry record>        (provlog always writes it)
+//! index <leaf index>
+//! <base64 inclusion-proof hash>             (0 to 63 lines, leaf sibling first)
+//!
+//! <signed checkpoint note, with every cosignature>
+//! ```
+//!
+//! provlog puts the entry record (`spec/statement.md`, "Entries") in `extra`:
+//! the leaf hash is `SHA-256(0x00 || entry)`, so the inclusion proof
+//! authenticates it, and with it the registration time, the rule set and the
+//! flags the log recorded for the statement.
+
+use crate::checkpoint::{self, CheckpointError, SignedCheckpoint};
+use crate::note::NoteVerifier;
+use crate::proof::{self, ProofError};
+use crate::tile::parse_decimal;
+use crate::tree::{leaf_hash, Hash};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use thiserror::Error;
+
+/// The first line of every receipt.
+pub const HEADER: &str = "c2sp.org/tlog-proof@v1";
+/// Most proof lines (a tree of 2^63 leaves needs 63).
+pub const MAX_PROOF_LINES: usize = 63;
+/// Receipts larger than this are refused unread.
+pub const MAX_RECEIPT_SIZE: usize = 256 * 1024;
+
+/// A parsed receipt; nothing in it is verified yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    /// The unauthenticated `extra` data (for provlog: the entry record).
+    pub extra: Option<Vec<u8>>,
+    pub index: u64,
+    pub proof: Vec<Hash>,
+    /// The signed checkpoint note, exactly as carried.
+    pub checkpoint: String,
+}
+
+/// Why a receipt was refused. [`ReceiptError::Malformed`] is bad input;
+/// the others are failed verifications.
+#[derive(Debug, Error)]
+pub enum ReceiptError {
+    #[error("malformed receipt: {0}")]
+    Malformed(&'static str),
+    #[error("checkpoint: {0}")]
+    Checkpoint(#[from] CheckpointError),
+    #[error("inclusion proof: {0}")]
+    Proof(#[from] ProofError),
+    #[error("the receipt carries no entry, so there is nothing to prove")]
+    NoEntry,
+}
+
+impl ReceiptError {
+    /// Whether this is a failed verification (a security event) rather than
+    /// malformed input.
+    pub fn is_verification_failure(&self) -> bool {
+        !matches!(
+            self,
+            ReceiptError::Malformed(_)
+                | ReceiptError::NoEntry
+                | ReceiptError::Checkpoint(CheckpointError::Malformed(_))
+                | ReceiptError::Checkpoint(CheckpointError::Note(crate::note::NoteError::Malformed(_)))
+        )
+    }
+}
+
+impl Receipt {
+    /// The receipt as text.
+    pub fn to_text(&self) -> String {
+        let mut s = String::with_capacity(200 + 45 * self.proof.len() + self.checkpoint.len());
+        s.push_str(HEADER);
+        s.push('\n');
+        if let Some(extra) = &self.extra {
+            s.push_str("extra ");
+            s.push_str(&BASE64.encode(extra));
+            s.push('\n');
+        }
+        s.push_str(&format!("index {}\n", self.index));
+        for h in &self.proof {
+            s.push_str(&h.to_base64());
+            s.push('\n');
+        }
+        s.push('\n');
+        s.push_str(&self.checkpoint);
+        s
+    }
+
+    /// Parses a receipt.
+    ///
+    /// # Errors
+    /// [`ReceiptError::Malformed`] naming the bad line.
+    pub fn parse(text: &str) -> Result<Receipt, ReceiptError> {
+        let bad = ReceiptError::Malformed;
+        if text.len() > MAX_RECEIPT_SIZE {
+            return Err(bad("receipt too large"));
+        }
+        let (head, checkpoint) = text.split_once("\n\n").ok_or(bad("no blank line before the checkpoint"))?;
+        let mut lines = head.split('\n');
+        if lines.next() != Some(HEADER) {
+            return Err(bad("first line is not c2sp.org/tlog-proof@v1"));
+        }
+        let mut line = lines.next().ok_or(bad("missing index line"))?;
+        let mut extra = None;
+        if let Some(b64) = line.strip_prefix("extra ") {
+            extra = Some(BASE64.decode(b64).map_err(|_| bad("extra is not base64"))?);
+            line = lines.next().ok_or(bad("missing index line"))?;
+        }
+        let index = line
+            .strip_prefix("index ")
+            .and_then(parse_decimal)
+            .ok_or(bad("index line is not `index <decimal>`"))?;
+        let mut proof = Vec::new();
+        for l in lines {
+            if proof.len() == MAX_PROOF_LINES {
+                return Err(bad("more than 63 proof lines"));
+            }
+            proof.push(Hash::from_base64(l).ok_or(bad("proof line is not a base64 SHA-256 hash"))?);
+        }
+        if checkpoint.is_empty() {
+            return Err(bad("missing checkpoint"));
+        }
+        Ok(Receipt { extra, index, proof, checkpoint: checkpoint.to_owned() })
+    }
+
+    /// Checks the receipt against the log's key: the checkpoint is signed by
+    /// it for `origin`, and the entry in `extra` is at `index` in the tree
+    /// the checkpoint commits to. Witness cosignatures in the checkpoint are
+    /// checked by the caller's policy (`verifiers` may include witness keys;
+    /// every signature by a key in `verifiers` must be valid).
+    ///
+    /// # Errors
+    /// [`ReceiptError`]: malformed, bad signature, or bad proof.
+    pub fn verify(
+        &self,
+        origin: &str,
+        verifiers: &[&dyn NoteVerifier],
+    ) -> Result<SignedCheckpoint, ReceiptError> {
+        let signed = checkpoint::open(&self.checkpoint, origin, verifiers)?;
+        let entry = self.extra.as_ref().ok_or(ReceiptError::NoEntry)?;
+        let cp = &signed.checkpoint;
+        proof::check_inclusion(&leaf_hash(entry), self.index, cp.size, &self.proof, &cp.root)?;
+        Ok(signed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::Checkpoint;
+    use crate::note::Ed25519Signer;
+    use crate::proof::{prove_inclusion, InMemoryLeaves};
+    use crate::tree::root_of;
+
+    fn sample() -> (Receipt, Ed25519Signer) {
+        let entries: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
+        let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let log = Ed25519Signer::generate("example.com/log").unwrap();
+        let cp = Checkpoint::new("example.com/log", 5, root_of(&leaves)).sign(&[&log]).unwrap();
+        let proof = prove_inclusion(&InMemoryLeaves(&leaves), 3, 5).unwrap();
+        (Receipt { extra: Some(entries[3].clone()), index: 3, proof, checkpoint: cp }, log)
+    }
+
+    #[test]
+    fn receipt_round_trips_and_verifies() {
+        let (r, log) = sample();
+        let parsed = Receipt::parse(&r.to_text()).unwrap();
+        assert_eq!(parsed, r);
+        assert_eq!(parsed.verify("example.com/log", &[&log.verifier()]).unwrap().checkpoint.size, 5);
+    }
+
+    #[test]
+    fn a_receipt_for_another_entry_fails_verification() {
+        let (mut r, log) = sample();
+        r.extra = Some(vec![9; 10]);
+        let err = r.verify("example.com/log", &[&log.verifier()]).unwrap_err();
+        assert!(err.is_verification_failure(), "{err}");
+        let (mut r, log) = sample();
+        r.index = 2;
+        assert!(r.verify("example.com/log", &[&log.verifier()]).unwrap_err().is_verification_failure());
+    }
+
+    #[test]
+    fn malformed_receipts_are_not_verification_failures() {
+        let (r, _) = sample();
+        let text = r.to_text();
+        for bad in [
+            text.replacen(HEADER, "c2sp.org/tlog-proof@v2", 1),
+            text.replacen("index 3", "index 03", 1),
+            text.replacen("\n\n", "\n", 1),
+            text.replacen("index 3\n", "index 3\nnot-a-hash\n", 1),
+        ] {
+            let err = Receipt::parse(&bad).unwrap_err();
+            assert!(!err.is_verification_failure(), "{err}");
+        }
+    }
+}
