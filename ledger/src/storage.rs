@@ -208,11 +208,22 @@ impl SledStore {
     /// [`StorageError::Backend`] if sled cannot open it; sled reports
     /// corruption it detects here.
     pub fn open(path: &Path, config: &SledConfig) -> Result<Self, StorageError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(config.cache_capacity)
-            .open()
-            .map_err(|e| StorageError::backend("open", e))?;
+        // sled releases its file lock from a background thread after the
+        // last handle is dropped, so a reopen right after a close (a restart
+        // in the same process, a test) may briefly find it held.
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new().path(path).cache_capacity(config.cache_capacity).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock") && attempts < 40 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(StorageError::backend("open", e)),
+            }
+        };
         let tree = db.open_tree("provlog").map_err(|e| StorageError::backend("open", e))?;
         Ok(Self { db, tree })
     }

@@ -12,7 +12,8 @@
 //!
 //! ```text
 //! "S"                          tree state: version, size, frontier, BLAKE3 checksum
-//! "T" || level u8 || N u64 BE  hash tile N of level, 32-byte hashes (its current width)
+//! "T" || level u8 || N u64 BE  hash tile N of level: its hashes (current width); a full
+//!                              tile is followed by its 255 interior node hashes
 //! "E" || N u64 BE              full entry bundle N (written once, when it fills)
 //! "P" || index u64 BE          one entry of the entry bundle that is not full yet
 //! ```
@@ -111,13 +112,73 @@ fn hashes_to_bytes(hashes: &[Hash]) -> Vec<u8> {
     hashes.iter().flat_map(|h| h.0).collect()
 }
 
+/// Hashes in an expanded full tile: its 256 hashes, then the interior nodes
+/// of its subtree height by height (128, 64, …, 1).
+const EXPANDED: usize = 2 * TILE_WIDTH as usize - 1;
+
+/// Where the node at `height` (0..=8) and position `j` of a tile sits in its
+/// expanded form.
+fn expanded_offset(height: u8, j: usize) -> usize {
+    512 - (512 >> height) + j
+}
+
+/// A full tile's hashes followed by its interior nodes, so that any subtree
+/// hash inside it is read, not recomputed.
+fn expand(hashes: &[Hash]) -> Vec<u8> {
+    debug_assert_eq!(hashes.len(), TILE_WIDTH as usize);
+    let mut all: Vec<Hash> = Vec::with_capacity(EXPANDED);
+    all.extend_from_slice(hashes);
+    let mut start = 0;
+    let mut width = hashes.len();
+    while width > 1 {
+        for i in 0..width / 2 {
+            let h = crate::tree::node_hash(&all[start + 2 * i], &all[start + 2 * i + 1]);
+            all.push(h);
+        }
+        start += width;
+        width /= 2;
+    }
+    hashes_to_bytes(&all)
+}
+
+/// Recently read tiles, shared by every clone of a reader. Full tiles never
+/// change, so they are cached as they are; a partial tile is cached with the
+/// width it had and re-read when a wider one is needed.
+struct TileCache {
+    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), Arc<Vec<u8>>>>,
+    capacity: usize,
+}
+
+impl TileCache {
+    fn get(&self, level: u8, index: u64) -> Option<Arc<Vec<u8>>> {
+        self.tiles.lock().expect("lock").get(&(level, index)).cloned()
+    }
+
+    fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
+        let mut tiles = self.tiles.lock().expect("lock");
+        if tiles.len() >= self.capacity {
+            // Keep the few upper-level tiles every proof needs; drop
+            // level-0 tiles, which random reads rarely revisit.
+            tiles.retain(|(l, _), _| *l > 0);
+            if tiles.len() >= self.capacity {
+                tiles.clear();
+            }
+        }
+        tiles.insert((level, index), data);
+    }
+}
+
 /// Read access to the stored tree, at any size up to the committed one.
 /// Cloning is cheap; clones share the committed size.
 #[derive(Clone)]
 pub struct TreeReader {
     store: Arc<dyn Store>,
     committed_size: Arc<AtomicU64>,
+    cache: Arc<TileCache>,
 }
+
+/// Tiles a reader keeps in memory (each up to 16 KiB).
+const TILE_CACHE_CAPACITY: usize = 1024;
 
 impl TreeReader {
     /// The size of the tree as of the last committed batch.
@@ -187,11 +248,25 @@ impl TreeReader {
 
     /// The hashes of a hash tile, as stored (its width may exceed what a
     /// given tree size has).
-    fn stored_tile(&self, level: u8, index: u64) -> Result<Vec<u8>, TreeError> {
-        self.store.get(&tile_key(level, index))?.ok_or_else(|| TreeError::NoSuchTile {
+    /// The stored tile as it is in the store now (bypassing the cache).
+    fn stored_tile(&self, level: u8, index: u64) -> Result<Arc<Vec<u8>>, TreeError> {
+        let data = self.store.get(&tile_key(level, index))?.ok_or_else(|| TreeError::NoSuchTile {
             tile: Tile { kind: TileKind::Hashes { level }, index, width: TILE_WIDTH }.path(),
             tree_size: self.size(),
-        })
+        })?;
+        Ok(Arc::new(data))
+    }
+
+    /// The stored tile, from the cache if it holds at least `min_bytes`.
+    fn stored_tile_min(&self, level: u8, index: u64, min_bytes: usize) -> Result<Arc<Vec<u8>>, TreeError> {
+        if let Some(t) = self.cache.get(level, index) {
+            if t.len() >= min_bytes {
+                return Ok(t);
+            }
+        }
+        let data = self.stored_tile(level, index)?;
+        self.cache.put(level, index, data.clone());
+        Ok(data)
     }
 
     /// The bytes of `tile` as C2SP tlog-tiles serves them: concatenated
@@ -208,15 +283,14 @@ impl TreeReader {
         }
         match t.kind {
             TileKind::Hashes { level } => {
-                let mut data = self.stored_tile(level, t.index)?;
                 let want = t.width as usize * HASH_SIZE;
+                let data = self.stored_tile_min(level, t.index, want)?;
                 if data.len() < want || data.len() % HASH_SIZE != 0 {
                     return Err(
                         StorageError::corrupt(format!("{} has {} bytes", t.path(), data.len())).into()
                     );
                 }
-                data.truncate(want);
-                Ok(data)
+                Ok(data[..want].to_vec())
             }
             TileKind::Entries => {
                 let entries = self.entries(t.index * W, t.index * W + t.width as u64)?;
@@ -286,9 +360,10 @@ impl TreeReader {
         let mut frontier = Frontier::default();
         let mut levels: Vec<Vec<Hash>> = Vec::new();
         let check_tile = |level: u8, index: u64, hashes: &[Hash]| -> Result<(), TreeError> {
-            let stored = tile::decode_hashes(&self.stored_tile(level, index)?)
-                .map_err(|e| StorageError::corrupt(e.to_string()))?;
-            if stored.len() < hashes.len() || stored[..hashes.len()] != *hashes {
+            let stored = self.stored_tile(level, index)?;
+            let want =
+                if hashes.len() == TILE_WIDTH as usize { expand(hashes) } else { hashes_to_bytes(hashes) };
+            if **stored != want {
                 return Err(StorageError::corrupt(format!(
                     "hash tile {level}/{index} differs from the entries"
                 ))
@@ -344,8 +419,12 @@ impl SubtreeSource for TreeReader {
         let count = 1usize << r;
         let tile_index = first / W;
         let offset = (first % W) as usize;
-        let data = self.stored_tile(level, tile_index)?;
         let end = (offset + count) * HASH_SIZE;
+        let data = self.stored_tile_min(level, tile_index, end)?;
+        if data.len() == EXPANDED * HASH_SIZE {
+            let at = expanded_offset(r, offset >> r) * HASH_SIZE;
+            return Ok(Hash::from_slice(&data[at..at + HASH_SIZE]).expect("32 bytes"));
+        }
         if data.len() < end {
             return Err(TreeError::NoSuchTile {
                 tile: Tile {
@@ -395,7 +474,8 @@ impl TiledTree {
             None => Frontier::default(),
         };
         let size = frontier.size();
-        let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)) };
+        let cache = Arc::new(TileCache { tiles: Default::default(), capacity: TILE_CACHE_CAPACITY });
+        let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)), cache };
         let mut partial = Vec::new();
         for level in 0..=tile::MAX_LEVEL {
             let count = tile::hashes_at_level(level, size);
@@ -498,14 +578,20 @@ impl TiledTree {
                 }
             });
         }
+        // Tiles written by this batch; the reader's cache gets them once the
+        // batch has committed, so it never holds a tile older than the store's.
+        let mut written: Vec<(u8, u64, Arc<Vec<u8>>)> = Vec::new();
         for (level, index, hashes) in &full_tiles {
-            batch.put(tile_key(*level, *index), hashes_to_bytes(hashes));
+            written.push((*level, *index, Arc::new(expand(hashes))));
         }
         for (level, hashes) in partial.iter().enumerate() {
             if dirty_levels[level] && !hashes.is_empty() {
                 let index = tile::hashes_at_level(level as u8, new_size) / W;
-                batch.put(tile_key(level as u8, index), hashes_to_bytes(hashes));
+                written.push((level as u8, index, Arc::new(hashes_to_bytes(hashes))));
             }
+        }
+        for (level, index, data) in &written {
+            batch.put(tile_key(*level, *index), data.as_slice());
         }
 
         // Entries: a bundle that fills in this batch is written whole (with
@@ -545,6 +631,9 @@ impl TiledTree {
         batch.put(KEY_STATE, encode_state(&frontier));
         batch.extend(extra);
         self.reader.store.commit(&batch)?;
+        for (level, index, data) in written {
+            self.reader.cache.put(level, index, data);
+        }
 
         self.frontier = frontier;
         self.partial = partial;
