@@ -96,8 +96,11 @@ pub fn prepare(dir: &Path, origin: &str, listen: SocketAddr, witnesses: bool) ->
     if info_path.exists() {
         let text = std::fs::read(&info_path)
             .map_err(|e| DevError::Read { path: info_path.clone(), reason: e.to_string() })?;
-        return serde_json::from_slice(&text)
-            .map_err(|e| DevError::Read { path: info_path, reason: e.to_string() });
+        let mut info: DevInfo = serde_json::from_slice(&text)
+            .map_err(|e| DevError::Read { path: info_path, reason: e.to_string() })?;
+        // The log may be started on another address than the first time.
+        info.url = format!("http://{listen}");
+        return Ok(info);
     }
     mkdir(dir)?;
     mkdir(&dir.join("partners"))?;

@@ -30,7 +30,7 @@ use provlog_ledger::keyfile::{self, KeyFileError};
 use provlog_ledger::log::{Log, LogError, Outcome};
 use provlog_ledger::policy::{Policy, PolicyError};
 use provlog_ledger::statement::{Statement, StatementError};
-use provlog_ledger::storage::{SledConfig, SledStore, StorageError, Store};
+use provlog_ledger::storage::{FjallConfig, FjallStore, SledConfig, SledStore, StorageError, Store};
 use sequencer::{Sequencer, SequencerOptions};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -112,6 +112,27 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Opens the configured engine in the data directory (`db/` for sled,
+/// `fjall/` for fjall).
+fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+    let cache = config.storage.cache_capacity_mb << 20;
+    let (path, store): (PathBuf, Result<Arc<dyn Store>, StorageError>) = match config.storage.engine {
+        config::Engine::Sled => {
+            let p = config.data_dir.join("db");
+            let s = SledStore::open(&p, &SledConfig { cache_capacity: cache })
+                .map(|s| Arc::new(s) as Arc<dyn Store>);
+            (p, s)
+        }
+        config::Engine::Fjall => {
+            let p = config.data_dir.join("fjall");
+            let s = FjallStore::open(&p, &FjallConfig { cache_capacity: cache })
+                .map(|s| Arc::new(s) as Arc<dyn Store>);
+            (p, s)
+        }
+    };
+    store.map_err(|source| StartError::Store { path, source })
+}
+
 impl Server {
     /// Opens the log (registering the genesis statement if it is empty),
     /// starts the sequencer and the publisher, and binds the listener.
@@ -128,11 +149,7 @@ impl Server {
                 origin: config.origin.clone(),
             });
         }
-        let db = config.data_dir.join("db");
-        let sled = SledConfig { cache_capacity: config.storage.cache_capacity_mb << 20 };
-        let store: Arc<dyn Store> = Arc::new(
-            SledStore::open(&db, &sled).map_err(|source| StartError::Store { path: db.clone(), source })?,
-        );
+        let store = open_store(&config)?;
         let mut log = Log::open(store.clone(), &config.origin)?;
         if log.size() == 0 {
             let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
@@ -165,7 +182,12 @@ impl Server {
             max_batch_age: Duration::from_millis(config.sequencer.max_batch_age_ms),
             queue_capacity: config.sequencer.queue_capacity,
         };
+        // The gauges start from the recovered log, not from 0.
+        metrics.set_tree_size(log.size());
         let sequencer = Sequencer::start(log, signer, options, metrics.clone())?;
+        if let Some(cp) = sequencer.shared().published.borrow().as_ref() {
+            metrics.published_size.store(cp.size, std::sync::atomic::Ordering::Relaxed);
+        }
         let publisher = publisher::Publisher::new(
             sequencer.shared().clone(),
             store,

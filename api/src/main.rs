@@ -10,6 +10,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// provlog-server: a transparency log for supply-chain provenance.
 ///
 /// Partners submit signed GS1 EPCIS events over HTTP; the log checks them

@@ -98,6 +98,11 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Sets the tree-size gauge, e.g. at start-up before any batch.
+    pub fn set_tree_size(&self, tree_size: u64) {
+        self.tree_size.store(tree_size, Ordering::Relaxed);
+    }
+
     pub fn record_batch(&self, statements: usize, took: Duration, tree_size: u64) {
         self.batch_size.observe(statements as f64);
         self.append_seconds.observe(took.as_secs_f64());

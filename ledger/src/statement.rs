@@ -261,6 +261,9 @@ pub struct Statement {
     /// For each signer, the public key its signature was already verified
     /// under (see [`Statement::preverify`]).
     verified: Vec<Option<[u8; 32]>>,
+    /// The EPCIS event of the payload, once parsed (see
+    /// [`Statement::prepare_event`]).
+    event: Option<std::sync::Arc<crate::epcis::Event>>,
 }
 
 impl fmt::Debug for Statement {
@@ -398,6 +401,7 @@ impl Statement {
             iat,
             content_type,
             verified: vec![None; signers.len()],
+            event: None,
             signers,
         })
     }
@@ -527,6 +531,32 @@ impl Statement {
             CoseError::BadSignature => StatementError::BadSignature { signer: index },
             other => StatementError::Cose(other),
         })
+    }
+
+    /// Parses the payload as an EPCIS event and keeps the result, so that
+    /// the work can be done on many cores before the single-threaded
+    /// sequencer, which then finds it in [`Statement::event`]. Parsing is a
+    /// pure function of the payload, so the result is the same either way.
+    ///
+    /// # Errors
+    /// The payload's [`crate::epcis::EpcisError`]; nothing is kept.
+    pub fn prepare_event(&mut self) -> Result<(), crate::epcis::EpcisError> {
+        if self.event.is_none() {
+            self.event = Some(std::sync::Arc::new(crate::epcis::parse_event(self.payload())?));
+        }
+        Ok(())
+    }
+
+    /// The payload's EPCIS event: the one [`Statement::prepare_event`] kept,
+    /// or parsed now.
+    ///
+    /// # Errors
+    /// The payload's [`crate::epcis::EpcisError`].
+    pub fn event(&self) -> Result<std::sync::Arc<crate::epcis::Event>, crate::epcis::EpcisError> {
+        match &self.event {
+            Some(e) => Ok(e.clone()),
+            None => crate::epcis::parse_event(self.payload()).map(std::sync::Arc::new),
+        }
     }
 
     /// Verifies signer `index` under `key` exactly as

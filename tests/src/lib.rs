@@ -2,7 +2,21 @@
 //!
 //! End-to-end tests that run provlog's real binaries on loopback ports and
 //! real sled files, the crash harnesses that kill them with SIGKILL, and the
-//! benchmark binaries. Shared helpers for those live here.
+//! benchmark binaries. Shared helpers for those live here:
+//!
+//! - [`server`]: a log under test (data directory, keys, genesis, witness
+//!   policy, a real `provlog-server`) and an HTTP client for it;
+//! - [`chain`]: its partners, and the events and statements they sign;
+//! - [`process`]: real `provlog-server` and `provlog-witness` processes;
+//! - [`problem`]: RFC 9290 problem details as the server sends them;
+//! - [`audit`]: the whole-log and receipt verification every server test
+//!   ends with.
+
+pub mod audit;
+pub mod chain;
+pub mod problem;
+pub mod process;
+pub mod server;
 
 /// The deterministic entry at `index` used by the tree crash harness and the
 /// tree benchmark: its content is a pure function of the index, so a

@@ -1,10 +1,10 @@
-//! Crash test of the stored tree: a real child process appends batches to a
-//! sled-backed tree and is killed with SIGKILL at random moments, many
-//! times. After every kill the tree must reopen, equal a recomputation from
+//! Crash test of the stored tree, for each storage engine: a real child
+//! process appends batches to a tree and is killed with SIGKILL at random
+//! moments, many times. After every kill the tree must reopen, equal a recomputation from
 //! its stored entries, and hold every batch reported committed before the
 //! kill (with the root reported for it).
 
-use provlog_ledger::storage::{SledConfig, SledStore, Store};
+use provlog_ledger::storage::{FjallConfig, FjallStore, SledConfig, SledStore, Store};
 use provlog_ledger::tiled_tree::TiledTree;
 use provlog_tests::synthetic_entry;
 use std::io::{BufRead, BufReader};
@@ -14,8 +14,24 @@ use std::time::Duration;
 
 const KILLS: usize = 25;
 
+fn open(dir: &std::path::Path, engine: &str) -> Arc<dyn Store> {
+    match engine {
+        "sled" => Arc::new(SledStore::open(dir, &SledConfig::default()).unwrap()),
+        _ => Arc::new(FjallStore::open(dir, &FjallConfig::default()).unwrap()),
+    }
+}
+
 #[test]
-fn tree_survives_sigkill_with_every_committed_batch() {
+fn sled_tree_survives_sigkill_with_every_committed_batch() {
+    survives_sigkill("sled");
+}
+
+#[test]
+fn fjall_tree_survives_sigkill_with_every_committed_batch() {
+    survives_sigkill("fjall");
+}
+
+fn survives_sigkill(engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut last_committed: Option<(u64, String)> = None;
@@ -23,6 +39,7 @@ fn tree_survives_sigkill_with_every_committed_batch() {
     for round in 0..KILLS {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tree_crash_child"))
             .arg(dir.path())
+            .arg(engine)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -49,8 +66,8 @@ fn tree_survives_sigkill_with_every_committed_batch() {
             last_committed = Some(c);
         }
 
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &SledConfig::default()).unwrap());
-        let tree = TiledTree::open(store).unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
+        let tree = TiledTree::open(open(dir.path(), engine))
+            .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
         let r = tree.reader();
         r.verify_all(&tree.root()).unwrap_or_else(|e| panic!("round {round}: {e}"));
         if let Some((size, root)) = &last_committed {
@@ -65,8 +82,7 @@ fn tree_survives_sigkill_with_every_committed_batch() {
     let (size, _) = last_committed.expect("the child committed something");
     assert!(size > 1000, "the child made progress: {size}");
     // Every surviving entry is exactly what was written at its index.
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &SledConfig::default()).unwrap());
-    let tree = TiledTree::open(store).unwrap();
+    let tree = TiledTree::open(open(dir.path(), engine)).unwrap();
     let entries = tree.reader().entries(0, tree.size()).unwrap();
     for (i, e) in entries.iter().enumerate() {
         assert_eq!(e, &synthetic_entry(i as u64), "entry {i}");

@@ -3,13 +3,14 @@
 use super::App;
 use crate::problem::Problem;
 use crate::sequencer::SignedCheckpoint;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use provlog_ledger::cbor::{self, Limits};
 use provlog_ledger::entry::Entry;
 use provlog_ledger::log::Outcome;
@@ -26,6 +27,45 @@ const COSE: &str = "application/cose";
 fn media_type(headers: &HeaderMap) -> String {
     let v = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// Reads a request body of at most `limit` bytes, all of it within the
+/// configured body read timeout (`http.body_read_timeout_ms`), counted from
+/// the end of the headers.
+///
+/// # Errors
+/// 413 `request.body-too-large` (also for a declared `Content-Length` over
+/// the limit, before anything is read), 408 `request.body-timeout`, or 400
+/// `request.body` if the connection failed.
+async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
+    let too_large = || {
+        app.metrics.refuse("body-too-large");
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request.body-too-large",
+            "Request body too large",
+            format!("the body exceeds {limit} bytes"),
+        )
+    };
+    let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let timeout = Duration::from_millis(app.http.body_read_timeout_ms);
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(_)) => Err(Problem::malformed("request.body", "the request body could not be read")),
+        Err(_) => {
+            app.metrics.refuse("body-timeout");
+            Err(Problem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request.body-timeout",
+                "Request body too slow",
+                format!("the body did not arrive within {} ms", timeout.as_millis()),
+            ))
+        }
+    }
 }
 
 fn location(id: &StatementId) -> String {
@@ -69,6 +109,11 @@ impl App {
             tasks.push(tokio::task::spawn_blocking(move || {
                 part.into_iter()
                     .map(|mut s| {
+                        // The sequencer re-parses only if this fails (and
+                        // then refuses the statement with the same error).
+                        if s.content_type() == provlog_ledger::statement::CONTENT_TYPE_EPCIS {
+                            let _ = s.prepare_event();
+                        }
                         let mut issuer_verified = false;
                         for i in 0..s.signers().len() {
                             let kid = s.signers()[i].kid;
@@ -183,7 +228,7 @@ pub async fn submit(
     State(app): State<App>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Problem> {
     let r = submit_one(&app, peer.map(|c| c.0 .0), &headers, body).await;
     r.map_err(|p| p.for_request(&headers))
@@ -193,7 +238,7 @@ async fn submit_one(
     app: &App,
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Problem> {
     if media_type(headers) != COSE {
         app.metrics.refuse("content-type");
@@ -204,6 +249,7 @@ async fn submit_one(
             "POST /entries takes application/cose",
         ));
     }
+    let body = read_body(app, headers, body, app.http.max_statement_bytes).await?;
     app.limit_address(peer, 1, headers)?;
     app.sequencer.shared().check_writable()?;
     let statement = Statement::parse(&body).map_err(|e| {
@@ -229,7 +275,7 @@ pub async fn submit_batch(
     State(app): State<App>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Problem> {
     submit_many(&app, peer.map(|c| c.0 .0), &headers, body).await.map_err(|p| p.for_request(&headers))
 }
@@ -238,7 +284,7 @@ async fn submit_many(
     app: &App,
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, Problem> {
     let mt = media_type(headers);
     if mt != "application/cbor" {
@@ -250,6 +296,7 @@ async fn submit_many(
             "POST /entries/batch takes application/cbor: an array of COSE statements as byte strings",
         ));
     }
+    let body = read_body(app, headers, body, app.http.max_batch_bytes).await?;
     let max = app.http.max_batch_statements;
     let limits = Limits { max_size: app.http.max_batch_bytes, max_depth: 1, max_items: max + 1 };
     let value = cbor::decode(&body, &limits)

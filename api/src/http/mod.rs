@@ -26,7 +26,6 @@ use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::sequencer::{Sequencer, SignedCheckpoint};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
 use provlog_ledger::receipt::Receipt;
@@ -100,11 +99,11 @@ impl App {
 
 /// The server's routes.
 pub fn router(app: App) -> Router {
-    let batch_limit = app.http.max_batch_bytes;
-    let single_limit = app.http.max_statement_bytes;
+    // The submission handlers read their bodies themselves, with the
+    // configured size limits and read timeout (`entries::read_body`).
     Router::new()
-        .route("/entries", post(entries::submit).layer(DefaultBodyLimit::max(single_limit)))
-        .route("/entries/batch", post(entries::submit_batch).layer(DefaultBodyLimit::max(batch_limit)))
+        .route("/entries", post(entries::submit))
+        .route("/entries/batch", post(entries::submit_batch))
         .route("/entries/{id}", get(entries::receipt))
         .route("/entries/{id}/statement", get(entries::statement))
         .route("/entries/{id}/status", get(entries::status))

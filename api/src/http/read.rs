@@ -3,6 +3,7 @@
 
 use super::App;
 use crate::problem::Problem;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
@@ -71,6 +72,12 @@ pub async fn tile(
     r.await.map_err(|p: Problem| p.for_request(&headers))
 }
 
+/// A query string that does not parse (a missing or non-numeric parameter):
+/// a 400 problem like every other refusal, not axum's plain-text one.
+fn query_problem(e: QueryRejection) -> Problem {
+    Problem::malformed("request.query", e.body_text())
+}
+
 #[derive(Deserialize)]
 pub struct InclusionQuery {
     index: Option<u64>,
@@ -83,9 +90,10 @@ pub struct InclusionQuery {
 pub async fn inclusion(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<InclusionQuery>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let r = async {
+        let Query(q) = q.map_err(query_problem)?;
         let index = match (q.index, &q.id) {
             (Some(i), None) => i,
             (None, Some(id)) => {
@@ -140,9 +148,10 @@ pub struct ConsistencyQuery {
 pub async fn consistency(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<ConsistencyQuery>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let r = async {
+        let Query(q) = q.map_err(query_problem)?;
         let new = match q.new {
             Some(n) => n,
             None => {

@@ -12,6 +12,7 @@ use crate::storage::StorageError;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// What a decision reads.
 pub struct Context<'a> {
@@ -26,7 +27,7 @@ pub struct Context<'a> {
 /// What kind of statement was accepted, with what applying it needs.
 #[derive(Clone, Debug)]
 pub enum Kind {
-    Event(Box<Event>),
+    Event(Arc<Event>),
     /// A governance change, with the registry it produces.
     Governance(Box<Registry>),
 }
@@ -162,7 +163,7 @@ fn decide_event(ctx: &Context, stmt: &Statement) -> Result<Decided, StorageError
         Ok(s) => s,
         Err(v) => return Ok(Err(v)),
     };
-    let event: Event = match epcis::parse_event(stmt.payload()) {
+    let event: Arc<Event> = match stmt.event() {
         Ok(e) => e,
         Err(e) => return Ok(Err(Violation::new("well-formed", "epcis", e.to_string()))),
     };
@@ -171,7 +172,7 @@ fn decide_event(ctx: &Context, stmt: &Statement) -> Result<Decided, StorageError
         Ok(Ok(())) => Ok(Ok(Accepted {
             flags: verdict.flags.into_iter().collect(),
             rule_set_id,
-            kind: Kind::Event(Box::new(event)),
+            kind: Kind::Event(event),
         })),
         Ok(Err(v)) => Ok(Err(v)),
         Err(e) => Err(e),
@@ -273,6 +274,12 @@ fn check_event(
     let issuer = signers[0];
     let t = ctx.registered_at_ms as i64;
     let ids: BTreeSet<&str> = event.canonical_identifiers();
+    // Every object record the checks below read, fetched once.
+    let mut objects: HashMap<&str, Option<crate::state::ObjectRecord>> = HashMap::with_capacity(ids.len());
+    for id in &ids {
+        objects.insert(id, ctx.state.object(id)?);
+    }
+    let object = |id: &str| objects.get(id).cloned().flatten();
 
     // Rule 2 (well-formed): the subject names the event or one of its objects.
     let sub = stmt.sub();
@@ -296,21 +303,28 @@ fn check_event(
     let declared = match (&event.event_id, &event.error_declaration) {
         (Some(id), None) => {
             if let Some(prev) = ctx.state.event(id)? {
-                return Ok(Err(Violation::new(
-                    "replay",
-                    "event-id",
-                    format!("eventID {id} is already entry {}", prev.index),
-                )));
+                check!(
+                    rules.replay.mode,
+                    Violation::new(
+                        "replay",
+                        "event-id",
+                        format!("eventID {id} is already entry {}", prev.index)
+                    )
+                );
             }
             None
         }
         (Some(id), Some(_)) => ctx.state.event(id)?,
         (None, Some(_)) => {
-            return Ok(Err(Violation::new(
-                "correction",
-                "missing-event-id",
-                "an errorDeclaration must carry the eventID it declares",
-            )));
+            check!(
+                rules.correction.mode,
+                Violation::new(
+                    "correction",
+                    "missing-event-id",
+                    "an errorDeclaration must carry the eventID it declares",
+                )
+            );
+            None
         }
         (None, None) => None,
     };
@@ -351,7 +365,7 @@ fn check_event(
     // partner allowed every prefix ("*") may create one.
     for r in event.identifiers().into_iter().filter(creates) {
         let id = r.id;
-        if ctx.state.object(&id.canonical)?.is_none()
+        if object(&id.canonical).is_none()
             && !scopes.company_prefixes.iter().any(|p| p == "*" || company_prefix_matches(id, p))
         {
             check!(
@@ -440,7 +454,7 @@ fn check_event(
     }
     if event.error_declaration.is_none() {
         for id in &ids {
-            if let Some(obj) = ctx.state.object(id)? {
+            if let Some(obj) = object(id) {
                 if obj.destroyed_ms.is_some_and(|d| event.event_time_ms > d) {
                     check!(
                         rules.causality.mode,
@@ -455,7 +469,7 @@ fn check_event(
         }
         if event.biz_step.as_deref() == Some("receiving") {
             for id in &ids {
-                let shipped = ctx.state.object(id)?.and_then(|o| o.first_shipped_ms);
+                let shipped = object(id).and_then(|o| o.first_shipped_ms);
                 match shipped {
                     Some(s) if event.event_time_ms < s => {
                         check!(
@@ -481,7 +495,7 @@ fn check_event(
     // Rule 5: lineage.
     let unknown = |list: &mut dyn Iterator<Item = &Identifier>| -> Result<Option<String>, StorageError> {
         for id in list {
-            if ctx.state.object(&id.canonical)?.is_none() {
+            if object(&id.canonical).is_none() {
                 return Ok(Some(id.raw.clone()));
             }
         }
@@ -541,7 +555,7 @@ fn check_event(
     }
 
     // Rule 9: corrections.
-    if event.error_declaration.is_some() {
+    if event.error_declaration.is_some() && event.event_id.is_some() {
         let event_id = event.event_id.as_deref().unwrap_or_default();
         match declared {
             None => {

@@ -8,8 +8,8 @@
 //! `scope.location`). A check either rejects the statement with a
 //! [`Violation`] naming it, or flags it: the statement is accepted and the
 //! name is recorded in the entry. Which one is the rule set's choice for the
-//! configurable rules; `signature`, `well-formed`, `replay` and `governance`
-//! always reject.
+//! configurable rules; `signature`, `well-formed` and `governance` always
+//! reject.
 
 mod check;
 
@@ -202,6 +202,9 @@ pub struct RuleSet {
     /// Rule 9: error declarations only on known events, by their issuer or a quorum.
     #[serde(default)]
     pub correction: Toggle,
+    /// An `eventID` registered once (its error declaration aside).
+    #[serde(default)]
+    pub replay: Toggle,
 }
 
 impl RuleSet {
@@ -218,6 +221,7 @@ impl RuleSet {
             sensor: SensorRule::default(),
             multisig: MultisigRule::default(),
             correction: Toggle::default(),
+            replay: Toggle::default(),
         }
     }
 
@@ -233,6 +237,7 @@ impl RuleSet {
         r.lineage.mode = Mode::Flag;
         r.multisig.mode = Mode::Flag;
         r.correction.mode = Mode::Flag;
+        r.replay.mode = Mode::Flag;
         r.time.max_age_ms = None;
         r
     }

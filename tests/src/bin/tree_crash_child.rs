@@ -1,16 +1,19 @@
 //! Child process of the tree crash test: appends batches of synthetic
-//! entries to a sled-backed tree until killed, printing
+//! entries to a tree in a sled or fjall store until killed, printing
 //! `committed <size> <root>` after each batch is flushed to disk.
+//!
+//! usage: tree_crash_child DIR sled|fjall
 
-use provlog_ledger::storage::{Batch, SledConfig, SledStore, Store};
+use provlog_ledger::storage::{Batch, FjallConfig, FjallStore, SledConfig, SledStore, Store};
 use provlog_ledger::tiled_tree::TiledTree;
 use provlog_tests::synthetic_entry;
 use std::io::Write;
 use std::sync::Arc;
 
 fn main() -> anyhow::Result<()> {
-    let dir = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: tree_crash_child DIR"))?;
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.as_ref(), &SledConfig::default())?);
+    let usage = || anyhow::anyhow!("usage: tree_crash_child DIR sled|fjall");
+    let dir = std::env::args().nth(1).ok_or_else(usage)?;
+    let store = open(dir.as_ref(), &std::env::args().nth(2).ok_or_else(usage)?)?;
     let mut tree = TiledTree::open(store)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "opened {}", tree.size())?;
@@ -26,4 +29,13 @@ fn main() -> anyhow::Result<()> {
         writeln!(out, "committed {} {}", appended.size, appended.root)?;
         out.flush()?;
     }
+}
+
+/// Opens the store of the named engine in `dir`.
+pub fn open(dir: &std::path::Path, engine: &str) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match engine {
+        "sled" => Arc::new(SledStore::open(dir, &SledConfig::default())?),
+        "fjall" => Arc::new(FjallStore::open(dir, &FjallConfig::default())?),
+        other => anyhow::bail!("unknown engine {other}"),
+    })
 }

@@ -1,0 +1,233 @@
+//! Criterion micro-benchmarks of the ingest and read hot paths: statement
+//! parsing, signature verification, EPCIS parsing, registering a batch
+//! (decide + index + append) in memory and in sled, and proof generation.
+//!
+//! cargo bench -p provlog-ledger --bench hot_paths
+//!
+//! Results and the machine they ran on: BENCHMARKS.md.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ed25519_dalek::SigningKey;
+use provlog_ledger::epcis;
+use provlog_ledger::governance::{
+    Action, GovernancePayload, GovernanceSpec, KeySpec, PartnerSpec, Registry, Role, Scopes,
+    GOVERNANCE_ISSUER,
+};
+use provlog_ledger::log::{Log, Outcome};
+use provlog_ledger::rules::RuleSet;
+use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS, CONTENT_TYPE_GOVERNANCE};
+use provlog_ledger::storage::{Batch, FjallConfig, FjallStore, MemoryStore, SledConfig, SledStore, Store};
+use provlog_ledger::tiled_tree::TiledTree;
+use std::sync::Arc;
+
+const ORIGIN: &str = "bench.provlog.invalid/log";
+const PARTNERS: usize = 16;
+/// 2026-11-01T12:00:00Z.
+const NOW_MS: u64 = 1_793_534_400_000;
+
+fn partner_id(i: usize) -> String {
+    format!("urn:epc:id:pgln:{:07}.00001", 1_000_000 + i)
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+/// A realistic commissioning event of one case with a lot and a sensor reading.
+fn event(partner: usize, n: u64) -> Vec<u8> {
+    let prefix = 1_000_000 + partner;
+    serde_json::json!({
+        "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+        "type": "ObjectEvent",
+        "eventID": format!("urn:uuid:00000000-0000-4000-8000-{:04}{:08}", partner, n),
+        "eventTime": "2026-11-01T11:00:00.000Z",
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [format!("urn:epc:id:sgtin:{prefix:07}.107346.{n}")],
+        "quantityList": [{"epcClass": format!("urn:epc:class:lgtin:{prefix:07}.107346.L{}", n / 100), "quantity": 12.5, "uom": "KGM"}],
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": format!("urn:epc:id:sgln:{prefix:07}.00001.0")},
+        "bizLocation": {"id": format!("urn:epc:id:sgln:{prefix:07}.00001.0")},
+        "sensorElementList": [{"sensorReport": [{"type": "Temperature", "value": 4.5, "uom": "CEL"}]}]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn statement(partner: usize, n: u64) -> Statement {
+    let e = event(partner, n);
+    let sub = format!("urn:uuid:00000000-0000-4000-8000-{:04}{:08}", partner, n);
+    Statement::sign1(
+        &key(100 + partner as u8),
+        &partner_id(partner),
+        &sub,
+        NOW_MS / 1000,
+        CONTENT_TYPE_EPCIS,
+        &e,
+    )
+    .unwrap()
+}
+
+fn genesis() -> Statement {
+    let partners = (0..PARTNERS)
+        .map(|i| PartnerSpec {
+            id: partner_id(i),
+            name: String::new(),
+            role: Role::Partner,
+            keys: vec![KeySpec {
+                public_key: BASE64.encode(key(100 + i as u8).verifying_key().as_bytes()),
+                not_before_ms: None,
+                not_after_ms: None,
+            }],
+            scopes: Scopes {
+                biz_steps: vec!["*".into()],
+                locations: vec!["*".into()],
+                company_prefixes: vec!["*".into()],
+            },
+        })
+        .collect();
+    let payload = GovernancePayload {
+        origin: ORIGIN.into(),
+        nonce: String::new(),
+        action: Action::Genesis {
+            governance: GovernanceSpec {
+                keys: vec![BASE64.encode(key(1).verifying_key().as_bytes())],
+                quorum: 1,
+            },
+            partners,
+            rule_set: RuleSet::strict("bench"),
+        },
+    };
+    Statement::sign_multi(
+        &[&key(1)],
+        GOVERNANCE_ISSUER,
+        "genesis",
+        NOW_MS / 1000,
+        CONTENT_TYPE_GOVERNANCE,
+        &payload.to_json(),
+    )
+    .unwrap()
+}
+
+fn new_log(store: Arc<dyn Store>) -> Log {
+    let mut log = Log::open(store, ORIGIN).unwrap();
+    assert!(matches!(log.register(&[genesis()], NOW_MS).unwrap()[0], Outcome::Registered { .. }));
+    log
+}
+
+/// Statements with their signatures already verified, as the server's
+/// handlers hand them to the sequencer.
+fn preverified(registry: &Registry, from: u64, n: usize) -> Vec<Statement> {
+    (0..n)
+        .map(|i| {
+            let mut s = statement(i % PARTNERS, from + i as u64);
+            let key = *registry.public_key(&s.signers()[0].kid).unwrap();
+            s.preverify(0, &key).unwrap();
+            s
+        })
+        .collect()
+}
+
+fn statements(c: &mut Criterion) {
+    let s = statement(0, 1);
+    let bytes = s.as_bytes().to_vec();
+    let key = key(100).verifying_key();
+    let mut g = c.benchmark_group("statement");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("parse", |b| b.iter(|| Statement::parse(&bytes).unwrap()));
+    g.bench_function("verify_strict", |b| b.iter(|| s.verify_signer(0, &key).unwrap()));
+    let payload = event(0, 1);
+    g.bench_function("epcis_parse_event", |b| b.iter(|| epcis::parse_event(&payload).unwrap()));
+    g.finish();
+}
+
+fn register(c: &mut Criterion) {
+    let mut g = c.benchmark_group("register_1000");
+    g.throughput(Throughput::Elements(1000));
+    g.sample_size(10);
+    let mut log = new_log(Arc::new(MemoryStore::new()));
+    let registry = log.registry().clone();
+    let mut next = 0u64;
+    g.bench_function("memory", |b| {
+        b.iter_batched(
+            || {
+                next += 1000;
+                preverified(&registry, next, 1000)
+            },
+            |batch| log.register(&batch, NOW_MS).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &SledConfig::default()).unwrap());
+    let mut log = new_log(store);
+    g.bench_function("sled_with_flush", |b| {
+        b.iter_batched(
+            || {
+                next += 1000;
+                preverified(&registry, next, 1000)
+            },
+            |batch| {
+                log.register(&batch, NOW_MS).unwrap();
+                log.flush().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(FjallStore::open(dir.path(), &FjallConfig::default()).unwrap());
+    let mut log = new_log(store);
+    g.bench_function("fjall_with_flush", |b| {
+        b.iter_batched(
+            || {
+                next += 1000;
+                preverified(&registry, next, 1000)
+            },
+            |batch| {
+                log.register(&batch, NOW_MS).unwrap();
+                log.flush().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn proofs(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &SledConfig::default()).unwrap());
+    let mut tree = TiledTree::open(store).unwrap();
+    let n = 1_000_000u64;
+    for start in (0..n).step_by(10_000) {
+        let entries: Vec<Vec<u8>> = (start..start + 10_000).map(|i| i.to_be_bytes().to_vec()).collect();
+        tree.append(&entries, Batch::new()).unwrap();
+    }
+    tree.flush().unwrap();
+    let r = tree.reader().clone();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut g = c.benchmark_group("proof_at_1m");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("inclusion", |b| {
+        b.iter(|| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.prove_inclusion(x % n, n).unwrap()
+        })
+    });
+    g.bench_function("consistency", |b| {
+        b.iter(|| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            r.prove_consistency(1 + x % (n - 1), n).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, statements, register, proofs);
+criterion_main!(benches);
