@@ -144,8 +144,11 @@ fn expand(hashes: &[Hash]) -> Vec<u8> {
 /// Recently read tiles, shared by every clone of a reader. Full tiles never
 /// change, so they are cached as they are; a partial tile is cached with the
 /// width it had and re-read when a wider one is needed.
+/// Tile bytes by (level, index).
+type TileMap = std::collections::HashMap<(u8, u64), Arc<Vec<u8>>>;
+
 struct TileCache {
-    tiles: std::sync::Mutex<std::collections::HashMap<(u8, u64), Arc<Vec<u8>>>>,
+    tiles: std::sync::Mutex<TileMap>,
     capacity: usize,
 }
 

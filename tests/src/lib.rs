@@ -40,14 +40,18 @@ pub fn synthetic_entry(index: u64) -> Vec<u8> {
 /// If the binary is not there, with the command that builds it.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let exe = std::env::current_exe().expect("the test executable's path");
-    let dir = exe.parent().and_then(std::path::Path::parent).expect("target/<profile>/deps/<test>");
-    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.is_file(),
-        "{} is missing: run the tests with `cargo test --workspace`, or `cargo build -p {name}` first",
-        path.display()
-    );
-    path
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    // A test runs from target/<profile>/deps/, a binary of this package
+    // (the load generator) from target/<profile>/.
+    let here = exe.parent().expect("an executable's directory");
+    let candidates = [here.to_owned(), here.parent().unwrap_or(here).to_owned()];
+    let found = candidates.iter().map(|d| d.join(&file)).find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!(
+            "{file} is missing next to {}: run the tests with `cargo test --workspace`, or `cargo build -p {name}` first",
+            exe.display()
+        )
+    })
 }
 
 /// An HTTP response read by [`http_request`].

@@ -45,6 +45,11 @@ pub struct Tuning {
     /// Per-partner rate limit, statements per second, and its burst.
     pub per_partner_per_s: u64,
     pub per_partner_burst: u64,
+    /// `sled` or `fjall`.
+    pub engine: &'static str,
+    pub cache_capacity_mb: u64,
+    pub max_batch_size: usize,
+    pub queue_capacity: usize,
 }
 
 impl Default for Tuning {
@@ -59,6 +64,10 @@ impl Default for Tuning {
             max_batch_bytes: 16 << 20,
             per_partner_per_s: 50_000,
             per_partner_burst: 100_000,
+            engine: "sled",
+            cache_capacity_mb: 16,
+            max_batch_size: 4096,
+            queue_capacity: 65536,
         }
     }
 }
@@ -211,15 +220,17 @@ impl TestLog {
         let t = &setup.tuning;
         let mut config = format!(
             "origin = {ORIGIN:?}\ndata_dir = {:?}\nlog_key = {:?}\ngenesis = {:?}\n\n\
-             [sequencer]\nmax_batch_age_ms = {}\n\n\
+             [sequencer]\nmax_batch_age_ms = {}\nmax_batch_size = {}\nqueue_capacity = {}\n\n\
              [http]\nsync_wait_ms = {}\nheader_read_timeout_ms = {}\nbody_read_timeout_ms = {}\n\
              max_batch_statements = {}\nmax_batch_bytes = {}\n\n\
              [limits]\nper_partner_per_s = {}\nper_partner_burst = {}\n\n\
-             [storage]\ncache_capacity_mb = 16\n",
+             [storage]\nengine = {:?}\ncache_capacity_mb = {}\n",
             root.join("data"),
             log_key,
             genesis_file,
             t.max_batch_age_ms,
+            t.max_batch_size,
+            t.queue_capacity,
             t.sync_wait_ms,
             t.header_read_timeout_ms,
             t.body_read_timeout_ms,
@@ -227,6 +238,8 @@ impl TestLog {
             t.max_batch_bytes,
             t.per_partner_per_s,
             t.per_partner_burst,
+            t.engine,
+            t.cache_capacity_mb,
         );
         if let Some(p) = &policy_path {
             config

@@ -1,0 +1,364 @@
+//! `provlog-load`: the load generator of BENCHMARKS.md.
+//!
+//! It starts a real `provlog-server` with two `provlog-witness` processes
+//! (2-of-2 quorum) in a temporary directory, registers N partners through
+//! governance statements, pre-signs realistic EPCIS statements (one
+//! commissioning event each, under the partner's own company prefix and
+//! location, with a strict rule set), measures this machine's single-core
+//! `verify_strict` rate, then submits the statements with C concurrent
+//! clients, K statements per request (K = 1: `POST /entries`; K > 1:
+//! `POST /entries/batch`), and waits for each receipt.
+//!
+//! It prints accepted statements/s, p50/p99/max submission-to-receipt
+//! latency (a request's latency applies to each statement in it), rejected
+//! and failed counts, the server's CPU and RSS, and the ratio of the ingest
+//! rate to the single-core `verify_strict` rate. The last line is
+//! machine-readable:
+//!
+//! ```text
+//! statements_per_s=… p99_ms=… verify_ratio=… verify_2core_fraction=… …
+//! ```
+//!
+//! usage: provlog-load [--statements N] [--duration S] [--partners N] [--concurrency C]
+//!                     [--per-request K] [--engine sled|fjall] [--batch-age-ms MS]
+
+use ed25519_dalek::SigningKey;
+use provlog_ledger::cbor::{self, Value};
+use provlog_ledger::governance::{Action, PartnerSpec, Role, Scopes};
+use provlog_ledger::note::generate_signing_key;
+use provlog_ledger::rules::RuleSet;
+use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS};
+use provlog_tests::chain::{key_spec, now_ms, rfc3339};
+use provlog_tests::server::{Setup, TestLog, Tuning};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Args {
+    statements: usize,
+    duration: Duration,
+    partners: usize,
+    concurrency: usize,
+    per_request: usize,
+    engine: &'static str,
+    batch_age_ms: u64,
+}
+
+fn parse_args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let get = |name: &str| argv.iter().position(|a| a == name).and_then(|i| argv.get(i + 1)).cloned();
+    let num = |name: &str, default: u64| {
+        get(name).map_or(default, |v| v.parse().unwrap_or_else(|_| panic!("{name}")))
+    };
+    if argv.iter().any(|a| a == "--help" || a == "-h") {
+        println!(
+            "{}",
+            include_str!("provlog-load.rs")
+                .lines()
+                .take_while(|l| l.starts_with("//!"))
+                .map(|l| l.trim_start_matches("//!").trim_start())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        std::process::exit(0);
+    }
+    Args {
+        statements: num("--statements", 200_000) as usize,
+        duration: Duration::from_secs(num("--duration", 60)),
+        partners: num("--partners", 100) as usize,
+        concurrency: num("--concurrency", 16) as usize,
+        per_request: num("--per-request", 500) as usize,
+        engine: match get("--engine").as_deref() {
+            None | Some("fjall") => "fjall",
+            Some("sled") => "sled",
+            Some(other) => panic!("unknown engine {other}"),
+        },
+        batch_age_ms: num("--batch-age-ms", 5),
+    }
+}
+
+/// /proc/<pid>/stat utime + stime, in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn status_mib(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}
+
+struct Partner {
+    id: String,
+    prefix: String,
+    key: SigningKey,
+}
+
+fn partner(i: usize) -> Partner {
+    let prefix = format!("{:07}", 2_000_000 + i);
+    Partner { id: format!("urn:epc:id:pgln:{prefix}.00001"), prefix, key: generate_signing_key() }
+}
+
+/// One commissioning event by `p`, the `n`-th it submits.
+fn statement(p: &Partner, n: usize, event_time: &str, iat: u64) -> Vec<u8> {
+    let event_id = format!("urn:uuid:{:08x}-0000-4000-8000-{:012x}", p.prefix.parse::<u32>().unwrap(), n);
+    let loc = format!("urn:epc:id:sgln:{}.00001.0", p.prefix);
+    let event = serde_json::json!({
+        "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+        "type": "ObjectEvent",
+        "eventID": event_id,
+        "eventTime": event_time,
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [format!("urn:epc:id:sgtin:{}.107346.{n}", p.prefix)],
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": loc},
+        "bizLocation": {"id": loc},
+        "ilmd": {"example:lot": format!("L{}", n / 1000)}
+    });
+    Statement::sign1(&p.key, &p.id, &event_id, iat, CONTENT_TYPE_EPCIS, event.to_string().as_bytes())
+        .expect("sign")
+        .as_bytes()
+        .to_vec()
+}
+
+/// This machine's single-core `verify_strict` rate, signatures per second.
+fn verify_rate(samples: &[Statement], key: &ed25519_dalek::VerifyingKey) -> f64 {
+    let t = Instant::now();
+    let mut n = 0usize;
+    while t.elapsed() < Duration::from_secs(3) {
+        for s in samples {
+            s.verify_signer(0, key).expect("valid");
+            n += 1;
+        }
+    }
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1000.0
+}
+
+fn main() {
+    let args = parse_args();
+    eprintln!(
+        "provlog-load: {} statements, {} partners, concurrency {}, {} per request, engine {}",
+        args.statements, args.partners, args.concurrency, args.per_request, args.engine
+    );
+    let tuning = Tuning {
+        sync_wait_ms: 30_000,
+        max_batch_age_ms: args.batch_age_ms,
+        witness_timeout_ms: 5000,
+        max_batch_statements: 10_000,
+        max_batch_bytes: 64 << 20,
+        per_partner_per_s: 10_000_000,
+        per_partner_burst: 10_000_000,
+        engine: args.engine,
+        cache_capacity_mb: 64,
+        max_batch_size: 8192,
+        queue_capacity: 1 << 20,
+        ..Tuning::default()
+    };
+    let mut log = TestLog::create(Setup::new(RuleSet::strict("load")).witnesses(2, 2).tuning(tuning));
+    log.start_witnesses();
+    log.start_server();
+    let pid = log.server.as_ref().expect("server").pid();
+
+    // Partners, registered through governance statements.
+    let partners: Vec<Partner> = (0..args.partners).map(partner).collect();
+    let governance: Vec<Vec<u8>> = partners
+        .iter()
+        .map(|p| {
+            let spec = PartnerSpec {
+                id: p.id.clone(),
+                name: format!("load partner {}", p.prefix),
+                role: Role::Partner,
+                keys: vec![key_spec(&p.key)],
+                scopes: Scopes {
+                    biz_steps: vec!["commissioning".into()],
+                    locations: vec![format!("urn:epc:id:sgln:{}.", p.prefix)],
+                    company_prefixes: vec![p.prefix.clone()],
+                },
+            };
+            log.govern(Action::AddPartner { partner: spec }, &[0, 1]).as_bytes().to_vec()
+        })
+        .collect();
+    let (ok, _, _) = post_batch(&log.client, &log.url("/entries/batch"), &governance);
+    assert_eq!(ok, partners.len(), "every partner registered");
+    eprintln!("registered {} partners through governance", partners.len());
+
+    // Pre-signed statements, spread over the partners.
+    let t = Instant::now();
+    let event_time = rfc3339(now_ms() - 60_000);
+    let iat = now_ms() / 1000;
+    let partners = Arc::new(partners);
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let per_thread = args.statements.div_ceil(threads);
+    let mut handles = Vec::new();
+    for th in 0..threads {
+        let (partners, event_time) = (partners.clone(), event_time.clone());
+        let total = args.statements;
+        handles.push(std::thread::spawn(move || {
+            (th * per_thread..((th + 1) * per_thread).min(total))
+                .map(|i| statement(&partners[i % partners.len()], i / partners.len(), &event_time, iat))
+                .collect::<Vec<_>>()
+        }));
+    }
+    let statements: Vec<Vec<u8>> =
+        handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect();
+    eprintln!("pre-signed {} statements in {:.1}s", statements.len(), t.elapsed().as_secs_f64());
+
+    let samples: Vec<Statement> = statements.iter().take(256).map(|b| Statement::parse(b).unwrap()).collect();
+    let single = verify_rate(&samples[..1], &partners[0].key.verifying_key());
+    eprintln!("single-core verify_strict: {single:.0} signatures/s");
+
+    // The load.
+    let statements = Arc::new(statements);
+    let next = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let rejected = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u64>::with_capacity(args.statements)));
+    let rss = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cpu0 = cpu_seconds(pid);
+    let start = Instant::now();
+    let sampler = {
+        let (rss, done) = (rss.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                rss.lock().unwrap().push(status_mib(pid, "VmRSS:"));
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (statements, next, accepted, rejected, failed, latencies) = (
+            statements.clone(),
+            next.clone(),
+            accepted.clone(),
+            rejected.clone(),
+            failed.clone(),
+            latencies.clone(),
+        );
+        let (url_one, url_batch) = (log.url("/entries"), log.url("/entries/batch"));
+        let (k, deadline) = (args.per_request, start + args.duration);
+        workers.push(std::thread::spawn(move || {
+            let client = provlog_tests::server::client();
+            let mut mine = Vec::new();
+            loop {
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let i = next.fetch_add(k, Ordering::Relaxed);
+                if i >= statements.len() {
+                    break;
+                }
+                let chunk = &statements[i..(i + k).min(statements.len())];
+                let t = Instant::now();
+                let (ok, bad, err) = if k == 1 {
+                    match client
+                        .post(&url_one)
+                        .header("content-type", "application/cose")
+                        .body(chunk[0].clone())
+                        .send()
+                    {
+                        Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => (1, 0, 0),
+                        Ok(r) if r.status().is_client_error() => (0, 1, 0),
+                        _ => (0, 0, 1),
+                    }
+                } else {
+                    post_batch(&client, &url_batch, chunk)
+                };
+                let micros = t.elapsed().as_micros() as u64;
+                mine.extend(std::iter::repeat_n(micros, ok));
+                accepted.fetch_add(ok as u64, Ordering::Relaxed);
+                rejected.fetch_add(bad as u64, Ordering::Relaxed);
+                failed.fetch_add(err as u64, Ordering::Relaxed);
+            }
+            latencies.lock().unwrap().extend(mine);
+        }));
+    }
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid) - cpu0;
+    done.store(true, Ordering::Relaxed);
+    sampler.join().expect("sampler");
+
+    let accepted = accepted.load(Ordering::Relaxed);
+    let rate = accepted as f64 / wall;
+    let mut lat = std::mem::take(&mut *latencies.lock().unwrap());
+    lat.sort_unstable();
+    let (p50, p99, max) =
+        (percentile(&lat, 0.5), percentile(&lat, 0.99), lat.last().map_or(0.0, |m| *m as f64 / 1000.0));
+    let rss = rss.lock().unwrap().clone();
+    let steady = &rss[rss.len().min(5)..];
+    let (rss_min, rss_max) =
+        (steady.iter().min().copied().unwrap_or(0), steady.iter().max().copied().unwrap_or(0));
+    let peak = status_mib(pid, "VmHWM:");
+    let published = log.published_size();
+    println!("accepted {accepted} statements in {wall:.1}s: {rate:.0} statements/s (durable, 2-of-2 witnessed receipts)");
+    println!("latency submission->receipt: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    println!("rejected {}, failed {}", rejected.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    println!(
+        "server CPU {cpu:.1}s = {:.2} cores; RSS {rss_min}..{rss_max} MiB after warm-up, peak {peak} MiB",
+        cpu / wall
+    );
+    println!(
+        "verify_strict single core {single:.0}/s: ingest = {:.2}x one core = {:.2} of two cores",
+        rate / single,
+        rate / (2.0 * single)
+    );
+    println!("published tree size {published}");
+    println!(
+        "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} rss_peak_mib={peak}",
+        rate / single,
+        rate / (2.0 * single),
+        rejected.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+        cpu / wall
+    );
+    drop(log);
+}
+
+/// Posts a batch; returns (registered or present, refused, failed).
+fn post_batch(client: &reqwest::blocking::Client, url: &str, chunk: &[Vec<u8>]) -> (usize, usize, usize) {
+    let body = cbor::encode(&Value::Array(chunk.iter().map(|b| Value::Bytes(b.clone())).collect()));
+    let resp = match client.post(url).header("content-type", "application/cbor").body(body).send() {
+        Ok(r) => r,
+        Err(_) => return (0, 0, chunk.len()),
+    };
+    if !resp.status().is_success() {
+        return (0, 0, chunk.len());
+    }
+    let Ok(results) = resp.bytes().map(|b| serde_json::from_slice::<Vec<serde_json::Value>>(&b)) else {
+        return (0, 0, chunk.len());
+    };
+    let Ok(results) = results else { return (0, 0, chunk.len()) };
+    let mut counts = (0, 0, 0);
+    for r in results {
+        match r["status"].as_u64() {
+            Some(200 | 201) => counts.0 += 1,
+            Some(s) if (400..500).contains(&s) => counts.1 += 1,
+            _ => counts.2 += 1,
+        }
+    }
+    counts
+}
