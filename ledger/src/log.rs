@@ -268,6 +268,22 @@ impl Replayer {
         Ok(Replayer { log, report: ReplayReport::default() })
     }
 
+    /// Resumes a replay into `scratch`, a store that an earlier replay of
+    /// the same log filled (and flushed) up to some entry: the next entry
+    /// replayed is the one at index `report().entries`, which starts at the
+    /// scratch log's size. An empty store starts from entry 0, as
+    /// [`Replayer::new`]. The `governance` and `flagged` counts cover only
+    /// the entries replayed since resuming.
+    ///
+    /// # Errors
+    /// [`LogError`] if `scratch` is unusable, corrupt, or holds another
+    /// origin's log.
+    pub fn resume(scratch: Arc<dyn Store>, origin: &str) -> Result<Replayer, LogError> {
+        let log = Log::open(scratch, origin)?;
+        let report = ReplayReport { entries: log.size(), root: log.root(), ..ReplayReport::default() };
+        Ok(Replayer { log, report })
+    }
+
     /// Replays the next entries (the entries at indexes `report().entries`
     /// onward).
     ///

@@ -144,17 +144,37 @@ fn expand(hashes: &[Hash]) -> Vec<u8> {
 /// Recently read tiles, shared by every clone of a reader. Full tiles never
 /// change, so they are cached as they are; a partial tile is cached with the
 /// width it had and re-read when a wider one is needed.
+/// The decoded entries of a full bundle.
+type Bundle = Arc<Vec<Vec<u8>>>;
+
 /// Tile bytes by (level, index).
 type TileMap = std::collections::HashMap<(u8, u64), Arc<Vec<u8>>>;
 
 struct TileCache {
     tiles: std::sync::Mutex<TileMap>,
     capacity: usize,
+    /// The most recently read full entry bundles, decoded, newest last.
+    bundles: std::sync::Mutex<std::collections::VecDeque<(u64, Bundle)>>,
 }
+
+/// Full entry bundles a reader keeps decoded.
+const BUNDLE_CACHE_CAPACITY: usize = 16;
 
 impl TileCache {
     fn get(&self, level: u8, index: u64) -> Option<Arc<Vec<u8>>> {
         self.tiles.lock().expect("lock").get(&(level, index)).cloned()
+    }
+
+    fn bundle(&self, n: u64) -> Option<Bundle> {
+        self.bundles.lock().expect("lock").iter().rev().find(|(i, _)| *i == n).map(|(_, b)| b.clone())
+    }
+
+    fn put_bundle(&self, n: u64, entries: Bundle) {
+        let mut b = self.bundles.lock().expect("lock");
+        if b.len() == BUNDLE_CACHE_CAPACITY {
+            b.pop_front();
+        }
+        b.push_back((n, entries));
     }
 
     fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
@@ -326,19 +346,8 @@ impl TreeReader {
         while i < end {
             let n = i / W;
             let bundle_end = ((n + 1) * W).min(end);
-            if let Some(data) = self.store.get(&bundle_key(n))? {
-                let entries = tile::decode_bundle(&data)
-                    .map_err(|e| StorageError::corrupt(format!("entry bundle {n}: {e}")))?;
-                if entries.len() != TILE_WIDTH as usize {
-                    return Err(StorageError::corrupt(format!(
-                        "entry bundle {n} holds {} entries",
-                        entries.len()
-                    ))
-                    .into());
-                }
-                out.extend(
-                    entries[(i - n * W) as usize..(bundle_end - n * W) as usize].iter().map(|e| e.to_vec()),
-                );
+            if let Some(entries) = self.full_bundle(n)? {
+                out.extend_from_slice(&entries[(i - n * W) as usize..(bundle_end - n * W) as usize]);
             } else {
                 let recs = self.store.range(&pending_key(i), &pending_key(bundle_end), W as usize, false)?;
                 if recs.len() as u64 != bundle_end - i {
@@ -351,6 +360,26 @@ impl TreeReader {
             i = bundle_end;
         }
         Ok(out)
+    }
+
+    /// The entries of full bundle `n`, or `None` if it is not full yet.
+    /// Recently read bundles are kept decoded: receipts for a batch read the
+    /// same few bundles once per statement.
+    fn full_bundle(&self, n: u64) -> Result<Option<Bundle>, TreeError> {
+        if let Some(b) = self.cache.bundle(n) {
+            return Ok(Some(b));
+        }
+        let Some(data) = self.store.get(&bundle_key(n))? else { return Ok(None) };
+        let entries = tile::decode_bundle(&data)
+            .map_err(|e| StorageError::corrupt(format!("entry bundle {n}: {e}")))?;
+        if entries.len() != TILE_WIDTH as usize {
+            return Err(
+                StorageError::corrupt(format!("entry bundle {n} holds {} entries", entries.len())).into()
+            );
+        }
+        let entries = Arc::new(entries.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
+        self.cache.put_bundle(n, entries.clone());
+        Ok(Some(entries))
     }
 
     /// Recomputes the whole tree from the stored entries and compares every
@@ -477,7 +506,11 @@ impl TiledTree {
             None => Frontier::default(),
         };
         let size = frontier.size();
-        let cache = Arc::new(TileCache { tiles: Default::default(), capacity: TILE_CACHE_CAPACITY });
+        let cache = Arc::new(TileCache {
+            tiles: Default::default(),
+            capacity: TILE_CACHE_CAPACITY,
+            bundles: Default::default(),
+        });
         let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)), cache };
         let mut partial = Vec::new();
         for level in 0..=tile::MAX_LEVEL {

@@ -7,6 +7,8 @@
 //! - [`server`]: a log under test (data directory, keys, genesis, witness
 //!   policy, a real `provlog-server`) and an HTTP client for it;
 //! - [`chain`]: its partners, and the events and statements they sign;
+//! - [`crash`]: the crash harness (SIGKILL of the server and witnesses
+//!   under load, then every receipt, checkpoint and cosignature checked);
 //! - [`process`]: real `provlog-server` and `provlog-witness` processes;
 //! - [`problem`]: RFC 9290 problem details as the server sends them;
 //! - [`audit`]: the whole-log and receipt verification every server test
@@ -14,6 +16,7 @@
 
 pub mod audit;
 pub mod chain;
+pub mod crash;
 pub mod problem;
 pub mod process;
 pub mod server;

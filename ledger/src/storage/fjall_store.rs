@@ -23,6 +23,10 @@ impl Default for FjallConfig {
     }
 }
 
+/// Largest memtable before it is flushed to a table file. fjall's default
+/// is 64 MiB; a log's memory must stay flat and small.
+const MAX_MEMTABLE: u64 = 16 << 20;
+
 /// A store in one fjall keyspace.
 pub struct FjallStore {
     db: fjall::Database,
@@ -45,7 +49,7 @@ impl FjallStore {
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
         let keyspace = db
-            .keyspace("provlog", fjall::KeyspaceCreateOptions::default)
+            .keyspace("provlog", || fjall::KeyspaceCreateOptions::default().max_memtable_size(MAX_MEMTABLE))
             .map_err(|e| StorageError::backend("open", e))?;
         Ok(Self { db, keyspace })
     }

@@ -170,7 +170,7 @@ fn main() {
         engine: args.engine,
         cache_capacity_mb: 64,
         max_batch_size: 8192,
-        queue_capacity: 1 << 20,
+        queue_capacity: 65536,
         ..Tuning::default()
     };
     let mut log = TestLog::create(Setup::new(RuleSet::strict("load")).witnesses(2, 2).tuning(tuning));
