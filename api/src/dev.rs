@@ -109,11 +109,7 @@ pub fn prepare(dir: &Path, origin: &str, listen: SocketAddr, witnesses: bool) ->
     let governance_key_file = dir.join("governance.key");
     let governance = keyfile::generate("governance", &governance_key_file)?;
 
-    let everything = Scopes {
-        biz_steps: vec!["*".into()],
-        locations: vec!["*".into()],
-        company_prefixes: vec!["*".into()],
-    };
+    let everything = Scopes::any();
     let mut partners = Vec::new();
     let mut specs = Vec::new();
     for (stem, id, name) in DEMO_PARTNERS {

@@ -82,11 +82,7 @@ fn genesis() -> Statement {
                 not_before_ms: None,
                 not_after_ms: None,
             }],
-            scopes: Scopes {
-                biz_steps: vec!["*".into()],
-                locations: vec!["*".into()],
-                company_prefixes: vec!["*".into()],
-            },
+            scopes: Scopes::any(),
         })
         .collect();
     let payload = GovernancePayload {

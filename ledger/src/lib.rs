@@ -23,6 +23,8 @@
 //!   partners, keys and rule sets they build;
 //! - [`rules`]: the source-verification rules and the deterministic decision;
 //! - [`state`]: the indexes the rules read, updated with each append;
+//! - [`lineage`]: the lineage index written with each accepted event, and
+//!   trace back, trace forward and recall-scope queries with their exports;
 //! - [`log`]: registration (decide, append, index in one atomic batch) and
 //!   replay from entry 0;
 //! - [`receipt`]: C2SP tlog-proof receipts;
@@ -42,6 +44,7 @@ pub mod entry;
 pub mod epcis;
 pub mod governance;
 pub mod keyfile;
+pub mod lineage;
 pub mod log;
 pub mod note;
 pub mod policy;

@@ -116,6 +116,11 @@ impl Log {
         &self.registry
     }
 
+    /// The lineage index of this log (`spec/lineage.md`), for queries.
+    pub fn lineage(&self) -> crate::lineage::Lineage {
+        crate::lineage::Lineage::new(self.tree.reader().store().clone())
+    }
+
     /// Makes every registered entry durable.
     pub fn flush(&self) -> Result<(), LogError> {
         Ok(self.tree.flush()?)
@@ -183,29 +188,44 @@ impl Log {
 
 /// Applies an accepted statement to the state: indexes, registry.
 fn apply(pending: &mut PendingState, registry: &mut Registry, stmt: &Statement, kind: Kind, index: u64) {
-    pending.put_statement(&stmt.id().0, index);
+    let id = stmt.id();
+    pending.put_statement(&id.0, index);
     match kind {
         Kind::Governance(next) => {
             *registry = *next;
             pending.put_registry(registry);
         }
-        Kind::Event(event) => apply_event(pending, stmt.iss(), &event, index),
+        Kind::Event(event) => apply_event(pending, stmt.iss(), &id, &event, index),
     }
 }
 
-fn apply_event(pending: &mut PendingState, issuer: &str, event: &Event, index: u64) {
+fn apply_event(
+    pending: &mut PendingState,
+    issuer: &str,
+    statement_id: &StatementId,
+    event: &Event,
+    index: u64,
+) {
+    // The event this one is the first declaration of (`spec/lineage.md` §1).
+    let mut declares = None;
     match (&event.event_id, &event.error_declaration) {
-        (Some(id), None) => {
+        // A repeated eventID (flagged, not refused, by a permissive rule
+        // set) leaves the first entry as the one declarations refer to.
+        (Some(id), None) if !matches!(pending.event(id), Ok(Some(_))) => {
             pending.put_event(id, EventRecord { index, issuer: issuer.to_owned(), declared_at: None })
         }
         (Some(id), Some(_)) => {
             if let Ok(Some(mut rec)) = pending.event(id) {
+                if rec.declared_at.is_none() {
+                    declares = Some(rec.index);
+                }
                 rec.declared_at = Some(index);
                 pending.put_event(id, rec);
             }
         }
         _ => {}
     }
+    crate::lineage::index_event(pending, statement_id, issuer, index, event, declares);
     let shipping = event.biz_step.as_deref() == Some("shipping");
     let destroys = event.error_declaration.is_none()
         && (matches!(event.biz_step.as_deref(), Some("destroying") | Some("decommissioning"))

@@ -7,9 +7,11 @@
 //! ```text
 //! "o" || identifier                       object record (canonical CBOR)
 //! "v" || eventID                          event record (canonical CBOR)
-//! "m" || identifier || 0x00 || index BE   mention index (empty value)
+//! "m" || identifier || 0x00 || index BE   mention index (empty value; lineage reads it too)
 //! "s" || statement ID                     entry index (u64 BE)
 //! "R"                                     registry (JSON) || BLAKE3 of it
+//! "L" ...                                 lineage index (`spec/lineage.md` §2,
+//!                                         `ledger/src/lineage/index.rs`)
 //! ```
 //!
 //! Identifiers are canonical identifier strings (`spec/epcis.md`); they are
@@ -26,6 +28,8 @@ const PREFIX_EVENT: u8 = b'v';
 const PREFIX_MENTION: u8 = b'm';
 const PREFIX_STATEMENT: u8 = b's';
 const KEY_REGISTRY: &[u8] = b"R";
+/// The first byte of every lineage index key (`crate::lineage`).
+pub(crate) const PREFIX_LINEAGE: u8 = b'L';
 
 /// What the log knows about one object (an EPC, a lot, a container).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -226,6 +230,13 @@ impl<'a> PendingState<'a> {
     pub fn put_statement(&mut self, statement_id: &[u8; 32], index: u64) {
         self.batch.put(key(PREFIX_STATEMENT, statement_id), index.to_be_bytes().to_vec());
         self.statements.insert(*statement_id, index);
+    }
+
+    /// A lineage index record (`spec/lineage.md` §2). Lineage records are
+    /// only written, never read back within a batch.
+    pub(crate) fn put_lineage(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        debug_assert_eq!(key.first(), Some(&PREFIX_LINEAGE));
+        self.batch.put(key, value);
     }
 
     pub fn put_registry(&mut self, registry: &Registry) {

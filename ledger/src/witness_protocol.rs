@@ -287,8 +287,15 @@ pub fn parse_cosignatures(body: &[u8]) -> Result<Vec<NoteSignature>, ResponseErr
         return Err(ResponseError::BadCosignatures(NoteError::Malformed("no signature lines")));
     }
     // The signature block of a note has exactly this grammar; parse it as
-    // one behind a placeholder text.
-    let (_, sigs) = note::split(&format!("-\n\n{body}")).map_err(ResponseError::BadCosignatures)?;
+    // one behind a placeholder text. `note::split` cuts at the last blank
+    // line, so anything in the body up to a blank line of its own would
+    // become part of the text: refuse that rather than skip it.
+    const PLACEHOLDER: &str = "-\n";
+    let block = format!("{PLACEHOLDER}\n{body}");
+    let (text, sigs) = note::split(&block).map_err(ResponseError::BadCosignatures)?;
+    if text != PLACEHOLDER {
+        return Err(ResponseError::BadCosignatures(NoteError::Malformed("blank line in cosignature lines")));
+    }
     Ok(sigs)
 }
 
@@ -554,6 +561,30 @@ mod tests {
         for bad in ["", "\n", body.trim_end(), "- w AAAAAAA=\n"] {
             assert!(parse_cosignatures(bad.as_bytes()).is_err(), "{bad:?}");
         }
+    }
+
+    /// Found by the `witness` fuzz target: a body with a blank line parsed
+    /// as the signature lines after its last blank line, skipping the rest
+    /// (here a whole request body) instead of refusing it.
+    #[test]
+    fn parse_cosignatures_refuses_lines_before_a_blank_line() {
+        let w = crate::cosignature::CosignatureSigner::new("w", crate::note::generate_signing_key()).unwrap();
+        let text = Checkpoint::new(ORIGIN, 1, Hash::default()).to_text();
+        let line = w.sign_line(&text, 1);
+        for bad in [
+            format!("\n{line}"),
+            format!("\n\n{line}"),
+            format!("{line}\n{line}"),
+            format!("junk\n\n{line}"),
+            format!("old 0\n\n{text}\n{line}"),
+        ] {
+            assert_eq!(
+                parse_cosignatures(bad.as_bytes()),
+                Err(ResponseError::BadCosignatures(NoteError::Malformed("blank line in cosignature lines"))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(format_cosignatures(&parse_cosignatures(line.as_bytes()).unwrap()), line);
     }
 
     #[test]

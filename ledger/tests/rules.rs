@@ -395,3 +395,32 @@ fn correction_rule_allows_the_issuer_or_a_quorum() {
     let out = c.submit(&farm, unknown);
     assert_rejected(&c, n, &out, "correction.unknown-event");
 }
+
+#[test]
+fn a_flagged_repeated_event_id_leaves_the_first_entry_as_the_declared_one() {
+    use provlog_ledger::state::StateView;
+    let mut rules = RuleSet::strict("flag-replays");
+    rules.replay.mode = Mode::Flag;
+    let mut c = Chain::new(rules);
+    let farm = c.farm.clone();
+    let original = c.commission(&farm, &[farm.sgtin("107346", "1")], "2026-11-01T09:00:00Z");
+    let first = match c.submit(&farm, original.clone()) {
+        Outcome::Registered { index, .. } => index,
+        other => panic!("{other:?}"),
+    };
+    let mut again = original.clone();
+    again["eventTime"] = json!("2026-11-01T09:30:00Z");
+    assert_eq!(flags_of(&c.submit(&farm, again)), vec!["replay.event-id".to_string()]);
+    let id = original["eventID"].as_str().unwrap();
+    let record = c.log.state().event(id).unwrap().unwrap();
+    assert_eq!(record.index, first, "the first entry with the eventID stays the one declarations refer to");
+    let mut declared = original.clone();
+    declared["errorDeclaration"] =
+        json!({"declarationTime": "2026-11-01T11:00:00Z", "reason": "incorrect_data"});
+    let declared_at = match c.submit(&farm, declared) {
+        Outcome::Registered { index, .. } => index,
+        other => panic!("{other:?}"),
+    };
+    let record = c.log.state().event(id).unwrap().unwrap();
+    assert_eq!((record.index, record.declared_at), (first, Some(declared_at)));
+}

@@ -76,11 +76,7 @@ pub fn create(dir: &Path) -> Synthetic {
     keyfile::generate(ORIGIN, &log_key_file).expect("a new log key");
     let partner = SigningKey::from_bytes(&[0x5a; 32]);
     let governance = SigningKey::from_bytes(&[0x6b; 32]);
-    let everything = Scopes {
-        biz_steps: vec!["*".into()],
-        locations: vec!["*".into()],
-        company_prefixes: vec!["*".into()],
-    };
+    let everything = Scopes::any();
     let payload = GovernancePayload {
         origin: ORIGIN.into(),
         nonce: String::new(),

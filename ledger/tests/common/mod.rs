@@ -99,6 +99,12 @@ pub const STEPS_ALL: &[&str] = &["*"];
 
 impl Chain {
     pub fn new(rules: RuleSet) -> Chain {
+        Chain::with_partners(rules, &[])
+    }
+
+    /// A chain whose genesis also registers the `extra` partners, each
+    /// with the business steps it may record.
+    pub fn with_partners(rules: RuleSet, extra: &[(&Party, &[&str])]) -> Chain {
         let farm = Party::new(11, "0614141", Role::Partner);
         let processor = Party::new(12, "0614142", Role::Partner);
         let distributor = Party::new(13, "0614143", Role::Partner);
@@ -114,6 +120,8 @@ impl Chain {
             certifier.spec(STEPS_ALL),
             regulator.spec(STEPS_ALL),
         ];
+        let partners: Vec<_> =
+            partners.into_iter().chain(extra.iter().map(|(p, steps)| p.spec(steps))).collect();
         let genesis = GovernancePayload {
             origin: ORIGIN.into(),
             nonce: String::new(),
@@ -143,6 +151,13 @@ impl Chain {
         let out = chain.register(stmt);
         assert!(matches!(out, Outcome::Registered { index: 0, .. }), "genesis: {out:?}");
         chain
+    }
+
+    /// Registers `stmts` as one batch (one atomic append), at `self.now`.
+    pub fn register_batch(&mut self, stmts: &[Statement]) -> Vec<Outcome> {
+        let out = self.log.register(stmts, self.now).unwrap();
+        self.now += 1000;
+        out
     }
 
     pub fn register(&mut self, stmt: Statement) -> Outcome {
