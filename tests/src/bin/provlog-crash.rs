@@ -7,23 +7,39 @@
 //! published checkpoint and every cosignature (see `provlog_tests::crash`).
 //! Exit status 0 when every property held.
 
+use clap::Parser;
 use provlog_tests::crash::{run, CrashConfig};
 
+/// Kills a provlog-server and its two witnesses with SIGKILL at random
+/// moments under continuous load, restarts them, then checks that every
+/// statement that got a receipt is in the log at its receipt's index, that
+/// every published checkpoint is consistent with the final one, and that no
+/// witness cosigned two roots for one size. Exit status 0 when all held.
+#[derive(Parser)]
+#[command(name = "provlog-crash", version)]
+struct Args {
+    /// Server kills (SIGKILL) before the final check.
+    #[arg(long, default_value_t = CrashConfig::default().server_kills)]
+    server_kills: usize,
+    /// Witness kills (SIGKILL), spread over both witnesses.
+    #[arg(long, default_value_t = CrashConfig::default().witness_kills)]
+    witness_kills: usize,
+    /// Concurrent submitting clients.
+    #[arg(long, default_value_t = CrashConfig::default().submitters)]
+    submitters: usize,
+    /// Seed of the kill schedule.
+    #[arg(long, default_value_t = CrashConfig::default().seed)]
+    seed: u64,
+}
+
 fn main() -> std::process::ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
-    let num = |name: &str, default: u64| {
-        argv.iter()
-            .position(|a| a == name)
-            .and_then(|i| argv.get(i + 1))
-            .map_or(default, |v| v.parse().expect(name))
-    };
-    let d = CrashConfig::default();
+    let args = Args::parse();
     let config = CrashConfig {
-        server_kills: num("--server-kills", d.server_kills as u64) as usize,
-        witness_kills: num("--witness-kills", d.witness_kills as u64) as usize,
-        submitters: num("--submitters", d.submitters as u64) as usize,
-        seed: num("--seed", d.seed),
-        ..d
+        server_kills: args.server_kills,
+        witness_kills: args.witness_kills,
+        submitters: args.submitters,
+        seed: args.seed,
+        ..CrashConfig::default()
     };
     eprintln!("provlog-crash: {config:?}");
     match run(&config) {
