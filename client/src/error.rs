@@ -187,6 +187,26 @@ pub enum ClientError {
     /// Replaying the log's decisions from entry 0 reached another decision.
     #[error("replay diverges at entry {index}: {reason}")]
     Divergence { index: u64, reason: String },
+    /// An entry of a lineage answer whose inclusion proof does not put it
+    /// in the checkpoint's tree.
+    #[error("entry {index} of the lineage answer is not proven in the checkpoint's tree")]
+    AnswerProof {
+        index: u64,
+        #[source]
+        source: ProofError,
+    },
+    /// An entry of a lineage answer, proven in the log, that is no entry
+    /// record holding a statement.
+    #[error("entry {index} of the lineage answer is not a valid entry")]
+    AnswerEntry {
+        index: u64,
+        #[source]
+        source: provlog_ledger::lineage::SummaryError,
+    },
+    /// A lineage answer that its proven entries contradict, or that
+    /// answers another question than the one asked.
+    #[error("the lineage answer does not match its proven entries: {reason}")]
+    AnswerMismatch { reason: String },
 
     // ---- transport and storage ----
     /// The request failed: connection refused, reset, timeout, TLS.
@@ -254,7 +274,10 @@ impl ClientError {
             | RootMismatch { .. }
             | BadEntry { .. }
             | BadEntryStatement { .. }
-            | Divergence { .. } => ErrorKind::Verification,
+            | Divergence { .. }
+            | AnswerProof { .. }
+            | AnswerEntry { .. }
+            | AnswerMismatch { .. } => ErrorKind::Verification,
             Http { .. }
             | HttpStatus { .. }
             | ResponseTooLarge { .. }

@@ -21,7 +21,9 @@
 //!   keeping their receipts;
 //! - [`governance`]: building governance proposals and collecting the
 //!   quorum's signatures on them;
-//! - [`keys`]: key generation for partners, governance and witnesses.
+//! - [`keys`]: key generation for partners, governance and witnesses;
+//! - [`lineage`]: lineage answers (trace back, forward, recall scope)
+//!   verified against the checkpoint they carry.
 //!
 //! Every failure is a [`ClientError`] of one of three kinds
 //! ([`ErrorKind`]): malformed input, failed verification (a security
@@ -40,6 +42,7 @@ pub mod fetch;
 pub mod follow;
 pub mod governance;
 pub mod keys;
+pub mod lineage;
 pub mod monitor;
 pub mod receipt;
 pub mod statement;

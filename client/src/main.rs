@@ -3,6 +3,7 @@
 //! scripts) and maps the outcome to an exit status. Spec: `spec/client.md`.
 
 mod governance_cli;
+mod trace_cli;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -156,6 +157,13 @@ enum Command {
     /// Build and co-sign governance statements (spec/governance.md).
     #[command(subcommand)]
     Governance(governance_cli::GovernanceCommand),
+    /// Trace an identifier through the log (spec/lineage.md): back to what
+    /// contributed to it, forward to everything it reached, or the recall
+    /// scope (back to the origins, then forward from each). With --verify,
+    /// every event's entry is proven against the witnessed checkpoint the
+    /// answer carries before anything is printed.
+    #[command(after_help = EXIT_CODES)]
+    Trace(trace_cli::TraceArgs),
 }
 
 #[derive(Args)]
@@ -325,6 +333,7 @@ fn run(command: Command, out: &Out, options: FetchOptions) -> Status {
             Ok(EXIT_OK)
         }
         Command::Governance(g) => governance_cli::run(g, out, options),
+        Command::Trace(t) => trace_cli::run(t, out, options),
     }
 }
 

@@ -233,6 +233,8 @@ fn openapi_describes_every_route_and_every_answer() {
         ("/proof/consistency", "/proof/consistency".to_owned()),
         ("/proof/consistency", "/proof/consistency?old=3&new=2".to_owned()),
         ("/registry/partners/{id}", "/registry/partners/nobody".to_owned()),
+        ("/lineage/{identifier}", "/lineage/urn:epc:id:sgtin:0614141.107346.0?direction=sideways".to_owned()),
+        ("/lineage/{identifier}", "/lineage/urn:epc:id:sgtin:12?direction=back".to_owned()),
     ] {
         requests.push(Request { method: "get", path: path.into(), url, body: None });
     }

@@ -14,11 +14,13 @@
 //! GET  /tile/entries/<N>[.p/<W>]   entry bundles
 //! GET  /proof/inclusion            ?index=N&size=S | ?id=HEX&size=S (size defaults to the published one)
 //! GET  /proof/consistency          ?old=A&new=B
+//! GET  /lineage/{identifier}       ?direction=back|forward|recall&at=…: the answer with its proofs
 //! GET  /registry, /registry/partners, /registry/partners/{id}, /registry/rule-sets
 //! GET  /healthz, /metrics, /openapi.json
 //! ```
 
 mod entries;
+mod lineage;
 mod read;
 
 use crate::config::{Config, HttpConfig};
@@ -111,6 +113,7 @@ pub fn router(app: App) -> Router {
         .route("/tile/{*path}", get(read::tile))
         .route("/proof/inclusion", get(read::inclusion))
         .route("/proof/consistency", get(read::consistency))
+        .route("/lineage/{identifier}", get(lineage::lineage))
         .route("/registry", get(read::registry_view))
         .route("/registry/partners", get(read::partners))
         .route("/registry/partners/{id}", get(read::partner))
