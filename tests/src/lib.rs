@@ -12,7 +12,9 @@
 //! - [`process`]: real `provlog-server` and `provlog-witness` processes;
 //! - [`problem`]: RFC 9290 problem details as the server sends them;
 //! - [`audit`]: the whole-log and receipt verification every server test
-//!   ends with.
+//!   ends with;
+//! - [`workload`]: the partners and pre-signed statements of the load
+//!   benchmarks (`provlog-load`, `bench_pg`).
 
 pub mod audit;
 pub mod chain;
@@ -20,6 +22,7 @@ pub mod crash;
 pub mod problem;
 pub mod process;
 pub mod server;
+pub mod workload;
 
 /// The deterministic entry at `index` used by the tree crash harness and the
 /// tree benchmark: its content is a pure function of the index, so a

@@ -22,14 +22,12 @@
 //! usage: provlog-load [--statements N] [--duration S] [--partners N] [--concurrency C]
 //!                     [--per-request K] [--engine sled|fjall] [--batch-age-ms MS]
 
-use ed25519_dalek::SigningKey;
 use provlog_ledger::cbor::{self, Value};
-use provlog_ledger::governance::{Action, PartnerSpec, Role, Scopes};
-use provlog_ledger::note::generate_signing_key;
+use provlog_ledger::governance::Action;
 use provlog_ledger::rules::RuleSet;
-use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS};
-use provlog_tests::chain::{key_spec, now_ms, rfc3339};
+use provlog_tests::chain::{now_ms, rfc3339};
 use provlog_tests::server::{Setup, TestLog, Tuning};
+use provlog_tests::workload::{self, cpu_seconds, percentile_ms};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -77,16 +75,6 @@ fn parse_args() -> Args {
     }
 }
 
-/// /proc/<pid>/stat utime + stime, in seconds.
-fn cpu_seconds(pid: u32) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = s.rsplit(')').next().unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
-
 fn status_mib(pid: u32, field: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
@@ -95,62 +83,6 @@ fn status_mib(pid: u32, field: &str) -> u64 {
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0)
         / 1024
-}
-
-struct Partner {
-    id: String,
-    prefix: String,
-    key: SigningKey,
-}
-
-fn partner(i: usize) -> Partner {
-    let prefix = format!("{:07}", 2_000_000 + i);
-    Partner { id: format!("urn:epc:id:pgln:{prefix}.00001"), prefix, key: generate_signing_key() }
-}
-
-/// One commissioning event by `p`, the `n`-th it submits.
-fn statement(p: &Partner, n: usize, event_time: &str, iat: u64) -> Vec<u8> {
-    let event_id = format!("urn:uuid:{:08x}-0000-4000-8000-{:012x}", p.prefix.parse::<u32>().unwrap(), n);
-    let loc = format!("urn:epc:id:sgln:{}.00001.0", p.prefix);
-    let event = serde_json::json!({
-        "@context": "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
-        "type": "ObjectEvent",
-        "eventID": event_id,
-        "eventTime": event_time,
-        "eventTimeZoneOffset": "+00:00",
-        "epcList": [format!("urn:epc:id:sgtin:{}.107346.{n}", p.prefix)],
-        "action": "ADD",
-        "bizStep": "commissioning",
-        "disposition": "active",
-        "readPoint": {"id": loc},
-        "bizLocation": {"id": loc},
-        "ilmd": {"example:lot": format!("L{}", n / 1000)}
-    });
-    Statement::sign1(&p.key, &p.id, &event_id, iat, CONTENT_TYPE_EPCIS, event.to_string().as_bytes())
-        .expect("sign")
-        .as_bytes()
-        .to_vec()
-}
-
-/// This machine's single-core `verify_strict` rate, signatures per second.
-fn verify_rate(samples: &[Statement], key: &ed25519_dalek::VerifyingKey) -> f64 {
-    let t = Instant::now();
-    let mut n = 0usize;
-    while t.elapsed() < Duration::from_secs(3) {
-        for s in samples {
-            s.verify_signer(0, key).expect("valid");
-            n += 1;
-        }
-    }
-    n as f64 / t.elapsed().as_secs_f64()
-}
-
-fn percentile(sorted: &[u64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1000.0
 }
 
 fn main() {
@@ -179,23 +111,10 @@ fn main() {
     let pid = log.server.as_ref().expect("server").pid();
 
     // Partners, registered through governance statements.
-    let partners: Vec<Partner> = (0..args.partners).map(partner).collect();
+    let partners = workload::partners(args.partners);
     let governance: Vec<Vec<u8>> = partners
         .iter()
-        .map(|p| {
-            let spec = PartnerSpec {
-                id: p.id.clone(),
-                name: format!("load partner {}", p.prefix),
-                role: Role::Partner,
-                keys: vec![key_spec(&p.key)],
-                scopes: Scopes {
-                    biz_steps: vec!["commissioning".into()],
-                    locations: vec![format!("urn:epc:id:sgln:{}.", p.prefix)],
-                    company_prefixes: vec![p.prefix.clone()],
-                },
-            };
-            log.govern(Action::AddPartner { partner: spec }, &[0, 1]).as_bytes().to_vec()
-        })
+        .map(|p| log.govern(Action::AddPartner { partner: p.spec() }, &[0, 1]).as_bytes().to_vec())
         .collect();
     let (ok, _, _) = post_batch(&log.client, &log.url("/entries/batch"), &governance);
     assert_eq!(ok, partners.len(), "every partner registered");
@@ -206,24 +125,10 @@ fn main() {
     let event_time = rfc3339(now_ms() - 60_000);
     let iat = now_ms() / 1000;
     let partners = Arc::new(partners);
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let per_thread = args.statements.div_ceil(threads);
-    let mut handles = Vec::new();
-    for th in 0..threads {
-        let (partners, event_time) = (partners.clone(), event_time.clone());
-        let total = args.statements;
-        handles.push(std::thread::spawn(move || {
-            (th * per_thread..((th + 1) * per_thread).min(total))
-                .map(|i| statement(&partners[i % partners.len()], i / partners.len(), &event_time, iat))
-                .collect::<Vec<_>>()
-        }));
-    }
-    let statements: Vec<Vec<u8>> =
-        handles.into_iter().flat_map(|h| h.join().expect("signer thread")).collect();
+    let statements = workload::presign(&partners, args.statements, &event_time, iat);
     eprintln!("pre-signed {} statements in {:.1}s", statements.len(), t.elapsed().as_secs_f64());
 
-    let samples: Vec<Statement> = statements.iter().take(256).map(|b| Statement::parse(b).unwrap()).collect();
-    let single = verify_rate(&samples[..1], &partners[0].key.verifying_key());
+    let single = workload::single_core_verify_rate(&statements, &partners);
     eprintln!("single-core verify_strict: {single:.0} signatures/s");
 
     // The load.
@@ -307,7 +212,7 @@ fn main() {
     let mut lat = std::mem::take(&mut *latencies.lock().unwrap());
     lat.sort_unstable();
     let (p50, p99, max) =
-        (percentile(&lat, 0.5), percentile(&lat, 0.99), lat.last().map_or(0.0, |m| *m as f64 / 1000.0));
+        (percentile_ms(&lat, 0.5), percentile_ms(&lat, 0.99), lat.last().map_or(0.0, |m| *m as f64 / 1000.0));
     let rss = rss.lock().unwrap().clone();
     let steady = &rss[rss.len().min(5)..];
     let (rss_min, rss_max) =
