@@ -23,6 +23,7 @@ pub mod limits;
 pub mod metrics;
 pub mod problem;
 pub mod publisher;
+pub mod recovery;
 pub mod sequencer;
 
 use config::Config;
@@ -30,7 +31,9 @@ use provlog_ledger::keyfile::{self, KeyFileError};
 use provlog_ledger::log::{Log, LogError, Outcome};
 use provlog_ledger::policy::{Policy, PolicyError};
 use provlog_ledger::statement::{Statement, StatementError};
-use provlog_ledger::storage::{FjallConfig, FjallStore, SledConfig, SledStore, StorageError, Store};
+use provlog_ledger::storage::{
+    FjallConfig, FjallStore, ReopenableStore, SledConfig, SledStore, StorageError, Store,
+};
 use sequencer::{Sequencer, SequencerOptions};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -113,24 +116,32 @@ fn now_ms() -> u64 {
 }
 
 /// Opens the configured engine in the data directory (`db/` for sled,
-/// `fjall/` for fjall).
-fn open_store(config: &Config) -> Result<Arc<dyn Store>, StartError> {
+/// `fjall/` for fjall), reopenable for recovery from a failed write.
+fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
     let cache = config.storage.cache_capacity_mb << 20;
-    let (path, store): (PathBuf, Result<Arc<dyn Store>, StorageError>) = match config.storage.engine {
+    let (path, open): (PathBuf, provlog_ledger::storage::Opener) = match config.storage.engine {
         config::Engine::Sled => {
             let p = config.data_dir.join("db");
-            let s = SledStore::open(&p, &SledConfig { cache_capacity: cache })
-                .map(|s| Arc::new(s) as Arc<dyn Store>);
-            (p, s)
+            let path = p.clone();
+            (
+                p,
+                Box::new(move || {
+                    Ok(Box::new(SledStore::open(&path, &SledConfig { cache_capacity: cache })?))
+                }),
+            )
         }
         config::Engine::Fjall => {
             let p = config.data_dir.join("fjall");
-            let s = FjallStore::open(&p, &FjallConfig { cache_capacity: cache })
-                .map(|s| Arc::new(s) as Arc<dyn Store>);
-            (p, s)
+            let path = p.clone();
+            (
+                p,
+                Box::new(move || {
+                    Ok(Box::new(FjallStore::open(&path, &FjallConfig { cache_capacity: cache })?))
+                }),
+            )
         }
     };
-    store.map_err(|source| StartError::Store { path, source })
+    ReopenableStore::open(open).map(Arc::new).map_err(|source| StartError::Store { path, source })
 }
 
 impl Server {
@@ -149,7 +160,8 @@ impl Server {
                 origin: config.origin.clone(),
             });
         }
-        let store = open_store(&config)?;
+        let reopenable = open_store(&config)?;
+        let store: Arc<dyn Store> = reopenable.clone();
         let mut log = Log::open(store.clone(), &config.origin)?;
         if log.size() == 0 {
             let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
@@ -184,7 +196,8 @@ impl Server {
         };
         // The gauges start from the recovered log, not from 0.
         metrics.set_tree_size(log.size());
-        let sequencer = Sequencer::start(log, signer, options, metrics.clone())?;
+        let recovery = recovery::Recovery { store: reopenable, data_dir: config.data_dir.clone() };
+        let sequencer = Sequencer::start(log, signer, options, metrics.clone(), recovery)?;
         if let Some(cp) = sequencer.shared().published.borrow().as_ref() {
             metrics.published_size.store(cp.size, std::sync::atomic::Ordering::Relaxed);
         }

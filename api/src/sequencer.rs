@@ -12,19 +12,20 @@
 //!   checkpoint is stored under its size before it leaves the sequencer,
 //!   and a size already stored is never signed again with another root.
 //!
-//! A failed flush does not stop the process: the sequencer refuses new work
-//! (the HTTP layer answers 503), retries the flush every second, and resumes
-//! signing once it succeeds — the committed entries become durable then, and
-//! no submitter was told they were registered before that.
+//! A failed write or flush does not stop the process: the sequencer refuses
+//! new work (the HTTP layer answers 503, reads go on), signs nothing, and
+//! recovers by itself once storage works again ([`crate::recovery`]).
 
 use crate::metrics::Metrics;
+use crate::recovery::{describe, Recovery, PROBE_INTERVAL};
 use provlog_ledger::checkpoint::Checkpoint;
 use provlog_ledger::log::{Log, LogError, Outcome};
 use provlog_ledger::note::Ed25519Signer;
 use provlog_ledger::statement::Statement;
 use provlog_ledger::storage::{Batch, StorageError, Store};
+use provlog_ledger::tiled_tree::TreeError;
 use provlog_ledger::Hash;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -76,8 +77,9 @@ pub struct Shared {
     /// The latest published checkpoint: signed and, if witnesses are
     /// configured, cosigned by a quorum. Receipts are built against it.
     pub published: watch::Sender<Option<SignedCheckpoint>>,
-    /// False while storage refuses writes.
-    pub storage_ok: AtomicBool,
+    /// Why storage refuses writes, while it does (set by the sequencer on
+    /// a failed write, cleared when it recovered).
+    pub storage_failure: Mutex<Option<String>>,
     /// Set when the sequencer stopped for good.
     pub stopped: Mutex<Option<String>>,
     /// Set while the publisher cannot publish (witness quorum unreachable).
@@ -93,8 +95,8 @@ impl Shared {
         if let Some(why) = self.stopped.lock().expect("lock").clone() {
             return Err(SequencerError::Stopped(why));
         }
-        if !self.storage_ok.load(Ordering::Acquire) {
-            return Err(SequencerError::StorageUnavailable("storage refused the last write".into()));
+        if let Some(why) = self.storage_failure.lock().expect("lock").clone() {
+            return Err(SequencerError::StorageUnavailable(why));
         }
         Ok(())
     }
@@ -118,23 +120,29 @@ pub struct SequencerOptions {
 }
 
 impl Sequencer {
-    /// Starts the sequencer thread, which owns `log`. Signs a checkpoint for
-    /// the current tree at once if none is stored for its size.
+    /// Starts the sequencer thread, which owns `log` (whose store is
+    /// `recovery.store`). Checks the tree against the checkpoints signed
+    /// before, then signs a checkpoint for the current tree at once if none
+    /// is stored for its size.
     ///
     /// # Errors
-    /// A storage failure reading or writing the stored checkpoints.
+    /// A storage failure reading or writing the stored checkpoints;
+    /// [`StorageError::Corrupt`] if the tree lacks or contradicts a
+    /// checkpoint the log signed ([`check_signed_checkpoints`]).
     pub fn start(
         log: Log,
         signer: Ed25519Signer,
         options: SequencerOptions,
         metrics: Arc<Metrics>,
+        recovery: Recovery,
     ) -> Result<Sequencer, LogError> {
         let store = log.reader().store().clone();
+        check_signed_checkpoints(&log, &recovery.data_dir)?;
         let published = load_published(store.as_ref())?;
         let shared = Arc::new(Shared {
             signed: watch::channel(None).0,
             published: watch::channel(published).0,
-            storage_ok: AtomicBool::new(true),
+            storage_failure: Mutex::new(None),
             stopped: Mutex::new(None),
             publish_blocked: Mutex::new(None),
             registry: RwLock::new(Arc::new(log.registry().clone())),
@@ -149,6 +157,8 @@ impl Sequencer {
             shared: shared.clone(),
             queued: queued.clone(),
             options: options.clone(),
+            recovery,
+            last_probe: None,
         };
         worker.sign_current()?;
         std::thread::Builder::new()
@@ -196,11 +206,59 @@ impl Sequencer {
 /// Reads the latest published checkpoint, if any.
 fn load_published(store: &dyn Store) -> Result<Option<SignedCheckpoint>, StorageError> {
     let Some(note) = store.get(KEY_PUBLISHED)? else { return Ok(None) };
-    let note =
-        String::from_utf8(note).map_err(|_| StorageError::corrupt("published checkpoint is not UTF-8"))?;
-    let (text, _) = provlog_ledger::note::split(&note).map_err(|e| StorageError::corrupt(e.to_string()))?;
-    let cp = Checkpoint::parse(text).map_err(|e| StorageError::corrupt(e.to_string()))?;
+    let cp = parse_stored(&note)?;
+    let note = String::from_utf8(note).expect("checked by parse_stored");
     Ok(Some(SignedCheckpoint { size: cp.size, root: cp.root, note }))
+}
+
+/// Checks that the tree holds every checkpoint the log signed: the latest
+/// one stored, the published one, and the one in the anchor file of
+/// `data_dir` ([`crate::recovery::write_anchor`]) must not be larger than
+/// the tree, and the tree's root at their sizes must be the signed roots.
+/// A store that lost or changed signed entries (a truncated or damaged
+/// data file the engine recovered from without noticing) fails here
+/// instead of being served, or signed again with another root.
+///
+/// # Errors
+/// [`StorageError::Corrupt`] naming the checkpoint; storage failures.
+pub fn check_signed_checkpoints(log: &Log, data_dir: &std::path::Path) -> Result<(), LogError> {
+    let store = log.reader().store();
+    let mut latest: Vec<(String, Vec<u8>)> = store
+        .range(&checkpoint_key(0), &checkpoint_key(u64::MAX), 1, true)?
+        .into_iter()
+        .map(|(_, v)| ("the latest stored checkpoint".to_owned(), v))
+        .collect();
+    latest.extend(store.get(KEY_PUBLISHED)?.map(|v| ("the published checkpoint".to_owned(), v)));
+    let anchor = crate::recovery::read_anchor(data_dir).map_err(|e| StorageError::backend("read", e))?;
+    latest.extend(anchor.map(|(path, v)| (format!("the checkpoint in {}", path.display()), v)));
+    for (what, note) in latest {
+        let cp = parse_stored(&note).map_err(|e| StorageError::corrupt(format!("{what}: {e}")))?;
+        if cp.size > log.size() {
+            return Err(StorageError::corrupt(format!(
+                "the store holds {} entries, but {what} has size {}: signed entries are lost",
+                log.size(),
+                cp.size,
+            ))
+            .into());
+        }
+        let root = if cp.size == 0 { cp.root } else { log.reader().root_at(cp.size)? };
+        if root != cp.root {
+            return Err(StorageError::corrupt(format!(
+                "the stored tree's root at size {} is {root}, but {what} has {}",
+                cp.size, cp.root
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Parses a stored signed checkpoint note.
+fn parse_stored(note: &[u8]) -> Result<Checkpoint, StorageError> {
+    let note =
+        std::str::from_utf8(note).map_err(|_| StorageError::corrupt("stored checkpoint is not UTF-8"))?;
+    let (text, _) = provlog_ledger::note::split(note).map_err(|e| StorageError::corrupt(e.to_string()))?;
+    Checkpoint::parse(text).map_err(|e| StorageError::corrupt(format!("stored checkpoint: {e}")))
 }
 
 /// Stores `cp` as the published checkpoint and makes it durable.
@@ -218,6 +276,9 @@ struct Worker {
     shared: Arc<Shared>,
     queued: Arc<AtomicUsize>,
     options: SequencerOptions,
+    recovery: Recovery,
+    /// When storage was last probed, while it is failing.
+    last_probe: Option<Instant>,
 }
 
 fn now_ms() -> u64 {
@@ -226,7 +287,22 @@ fn now_ms() -> u64 {
 
 impl Worker {
     fn run(&mut self, rx: Receiver<Submission>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            let first = if self.storage_failing() {
+                match rx.recv_timeout(PROBE_INTERVAL) {
+                    Ok(s) => s,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.try_recover();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(s) => s,
+                    Err(_) => return,
+                }
+            };
             let mut batch = vec![first];
             let mut count = batch[0].statements.len();
             let deadline = Instant::now() + self.options.max_batch_age;
@@ -246,31 +322,95 @@ impl Worker {
                 }
             }
             self.queued.fetch_sub(count, Ordering::AcqRel);
-            self.process(batch, count);
+            if self.storage_failing() {
+                self.try_recover();
+            }
+            match self.shared.check_writable() {
+                Ok(()) => self.process(batch, count),
+                Err(e) => batch.into_iter().for_each(|s| {
+                    let _ = s.reply.send(Err(e.clone()));
+                }),
+            }
+        }
+    }
+
+    fn storage_failing(&self) -> bool {
+        self.shared.storage_failure.lock().expect("lock").is_some()
+    }
+
+    /// Marks storage as failing after `e`: writes are refused and nothing is
+    /// signed until [`Worker::try_recover`] succeeds. Returns the reason.
+    fn storage_failed(&mut self, e: &LogError) -> String {
+        let why = describe(e);
+        tracing::error!("storage failed, refusing writes and signing nothing until it recovers: {why}");
+        *self.shared.storage_failure.lock().expect("lock") = Some(why.clone());
+        self.last_probe = Some(Instant::now());
+        why
+    }
+
+    /// Probes storage at most once per [`PROBE_INTERVAL`] and, if it works,
+    /// reopens and reloads the log ([`crate::recovery`]).
+    fn try_recover(&mut self) {
+        if self.last_probe.is_some_and(|t| t.elapsed() < PROBE_INTERVAL) {
+            return;
+        }
+        self.last_probe = Some(Instant::now());
+        if let Err(e) = self.recovery.probe() {
+            tracing::debug!("storage still failing: probe in {}: {e}", self.recovery.data_dir.display());
+            return;
+        }
+        let reopened = self.recovery.store.reopen().map_err(LogError::from).and_then(|()| self.log.reload());
+        let result = reopened
+            .and_then(|()| check_signed_checkpoints(&self.log, &self.recovery.data_dir))
+            .and_then(|()| Ok(self.recovery.probe_store()?))
+            .and_then(|()| self.sign_current());
+        match result {
+            Ok(()) => {
+                tracing::warn!(
+                    "storage recovered: store reopened at size {}; writes resume",
+                    self.log.size()
+                );
+                *self.shared.storage_failure.lock().expect("lock") = None;
+                *self.shared.registry.write().expect("lock") = Arc::new(self.log.registry().clone());
+                self.shared.metrics.set_tree_size(self.log.size());
+            }
+            Err(
+                e @ (LogError::Storage(StorageError::Corrupt { .. })
+                | LogError::Tree(TreeError::Storage(StorageError::Corrupt { .. }))
+                | LogError::WrongOrigin { .. }),
+            ) => {
+                let why = format!("after reopening the store: {}", describe(&e));
+                tracing::error!("{why}; the log stops");
+                *self.shared.stopped.lock().expect("lock") = Some(why);
+            }
+            Err(e) => {
+                let why = describe(&e);
+                tracing::warn!("storage still failing after reopen: {why}");
+                *self.shared.storage_failure.lock().expect("lock") = Some(why);
+            }
         }
     }
 
     fn process(&mut self, batch: Vec<Submission>, count: usize) {
         let started = Instant::now();
         let statements: Vec<Statement> = batch.iter().flat_map(|s| s.statements.iter().cloned()).collect();
-        let result = self.log.register(&statements, now_ms()).map_err(|e| e.to_string());
-        let result = result.and_then(|outcomes| {
+        let result = self.log.register(&statements, now_ms()).and_then(|outcomes| {
             let registered = |o: &Outcome| matches!(o, Outcome::Registered { .. });
             if outcomes.iter().any(registered) {
-                let flushed = self.flush_until_durable();
-                // Signed whether or not the flush needed retries: either way
-                // the entries are durable now.
-                self.sign_current().map_err(|e| e.to_string())?;
+                // Nothing is signed, and nobody is answered, before the
+                // entries are durable.
+                self.log.flush()?;
+                self.sign_current()?;
                 let governance = statements.iter().zip(&outcomes).any(|(s, o)| {
                     registered(o) && s.content_type() == provlog_ledger::statement::CONTENT_TYPE_GOVERNANCE
                 });
                 if governance {
                     *self.shared.registry.write().expect("lock") = Arc::new(self.log.registry().clone());
                 }
-                flushed?;
             }
             Ok(outcomes)
         });
+        let result = result.map_err(|e| self.storage_failed(&e));
         self.shared.metrics.record_batch(count, started.elapsed(), self.log.size());
         match result {
             Ok(outcomes) => {
@@ -282,41 +422,8 @@ impl Worker {
                 }
             }
             Err(e) => {
-                tracing::error!("append failed: {e}");
                 for s in batch {
                     let _ = s.reply.send(Err(SequencerError::StorageUnavailable(e.clone())));
-                }
-            }
-        }
-    }
-
-    /// Flushes; on failure marks storage unavailable and retries every
-    /// second until it succeeds (the data is committed and must become
-    /// durable before anything is signed or appended after it).
-    fn flush_until_durable(&mut self) -> Result<(), String> {
-        let mut first_error = None;
-        loop {
-            match self.log.flush() {
-                Ok(()) => {
-                    if first_error.is_some() {
-                        tracing::warn!("storage recovered; flush succeeded");
-                    }
-                    self.shared.storage_ok.store(true, Ordering::Release);
-                    return match first_error {
-                        None => Ok(()),
-                        // The submitters of this batch were not waited on
-                        // for the whole outage; they get an error and, on
-                        // retry, the now durable entry.
-                        Some(e) => Err(e),
-                    };
-                }
-                Err(e) => {
-                    if first_error.is_none() {
-                        tracing::error!("flush failed, refusing writes until it succeeds: {e}");
-                        self.shared.storage_ok.store(false, Ordering::Release);
-                        first_error = Some(format!("flush failed: {e}"));
-                    }
-                    std::thread::sleep(Duration::from_secs(1));
                 }
             }
         }
@@ -333,12 +440,8 @@ impl Worker {
         let key = checkpoint_key(size);
         let note = match self.store.get(&key)? {
             Some(existing) => {
-                let note =
-                    String::from_utf8(existing).map_err(|_| StorageError::corrupt("stored checkpoint"))?;
-                let cp = provlog_ledger::note::split(&note)
-                    .ok()
-                    .and_then(|(text, _)| Checkpoint::parse(text).ok())
-                    .ok_or_else(|| StorageError::corrupt("stored checkpoint"))?;
+                let cp = parse_stored(&existing)?;
+                let note = String::from_utf8(existing).expect("checked by parse_stored");
                 if cp.root != root {
                     let why = format!("a checkpoint of size {size} with another root is already signed; refusing to sign {root}");
                     *self.shared.stopped.lock().expect("lock") = Some(why.clone());
@@ -354,6 +457,8 @@ impl Worker {
                 b.put(key, note.as_bytes());
                 self.store.commit(&b)?;
                 self.store.flush()?;
+                crate::recovery::write_anchor(&self.recovery.data_dir, &note)
+                    .map_err(|e| StorageError::backend("write", e))?;
                 note
             }
         };

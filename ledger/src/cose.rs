@@ -394,10 +394,22 @@ pub fn check_verifying_key(key: &VerifyingKey) -> Result<(), CoseError> {
     if key.is_weak() {
         return Err(CoseError::WeakKey);
     }
-    if key.to_edwards().compress().as_bytes() != key.as_bytes() {
+    if !canonical_y(key.as_bytes()) {
         return Err(CoseError::InvalidKey { what: "non-canonical point encoding" });
     }
     Ok(())
+}
+
+/// Whether the y coordinate of an encoded point (its low 255 bits, little
+/// endian) is below p = 2^255 - 19. For a point that is not of small order
+/// this is exactly "the encoding is canonical" (the other non-canonical
+/// form, x = 0 with the sign bit set, only encodes the small-order points
+/// (0, 1) and (0, -1)), and it costs a byte comparison where re-encoding
+/// the point costs a field inversion on every verification.
+fn canonical_y(bytes: &[u8; 32]) -> bool {
+    // y >= p exactly when y is 2^255 - 19 + k, k < 19: bytes 1..31 all
+    // 0xff, byte 31 0x7f without the sign bit, byte 0 at least 0xed.
+    !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed)
 }
 
 /// The one signature predicate: `alg` in the protected header is EdDSA,
@@ -1021,6 +1033,39 @@ mod tests {
         let mut canonical = [0u8; 32];
         canonical[0] = 3;
         assert_eq!(verifying_key(&canonical).map(|k| k.to_edwards()), Ok(key.to_edwards()));
+    }
+
+    /// The byte test agrees with re-encoding the point, for every encoding
+    /// with y >= p (each sign) that decodes to a point not of small order,
+    /// and for the edge of the canonical range and random keys.
+    #[test]
+    fn canonical_y_agrees_with_re_encoding() {
+        let reencodes =
+            |b: &[u8; 32]| VerifyingKey::from_bytes(b).unwrap().to_edwards().compress().to_bytes() == *b;
+        let mut checked = 0;
+        for k in 0..19u8 {
+            for sign in [0u8, 0x80] {
+                let mut b = [0xff; 32];
+                b[0] = 0xed + k;
+                b[31] = 0x7f | sign;
+                if let Ok(key) = VerifyingKey::from_bytes(&b) {
+                    if !key.is_weak() {
+                        assert!(!canonical_y(&b) && !reencodes(&b), "{b:02x?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 0, "some y >= p encodes a point");
+        // y = p - 1 is canonical.
+        let mut edge = [0xff; 32];
+        edge[0] = 0xec;
+        edge[31] = 0x7f;
+        assert!(canonical_y(&edge));
+        for seed in 0..64u8 {
+            let b = SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes();
+            assert!(canonical_y(&b) && reencodes(&b));
+        }
     }
 
     #[test]

@@ -121,6 +121,23 @@ impl Log {
         crate::lineage::Lineage::new(self.tree.reader().store().clone())
     }
 
+    /// Reads the log again from its store, after the store was reopened
+    /// to recover from a failed write ([`crate::storage::ReopenableStore`]):
+    /// entries that were committed but not flushed may be gone, and the
+    /// tree, the registry and the last registration time follow the store.
+    /// The reader and the state views handed out earlier stay valid.
+    ///
+    /// # Errors
+    /// As [`Log::open`]; then the log is unchanged.
+    pub fn reload(&mut self) -> Result<(), LogError> {
+        let store = self.tree.reader().store().clone();
+        let fresh = Log::open(store, &self.origin)?;
+        self.tree.reload()?;
+        self.registry = fresh.registry;
+        self.last_registered_at_ms = fresh.last_registered_at_ms;
+        Ok(())
+    }
+
     /// Makes every registered entry durable.
     pub fn flush(&self) -> Result<(), LogError> {
         Ok(self.tree.flush()?)

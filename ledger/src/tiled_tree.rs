@@ -155,7 +155,16 @@ struct TileCache {
     capacity: usize,
     /// The most recently read full entry bundles, decoded, newest last.
     bundles: std::sync::Mutex<std::collections::VecDeque<(u64, Bundle)>>,
+    /// Hashes of complete subtrees, `(height, index)`, computed from a
+    /// partial tile (a full tile stores its interior nodes). They lie on
+    /// the tree's right edge, which every proof at the current size
+    /// crosses; a complete subtree's hash never changes.
+    subtrees: std::sync::Mutex<std::collections::HashMap<(u8, u64), Hash>>,
 }
+
+/// Complete subtrees of partial tiles a reader remembers (about 40 bytes
+/// each); a handful per level are in use at any one size.
+const SUBTREE_CACHE_CAPACITY: usize = 4096;
 
 /// Full entry bundles a reader keeps decoded.
 const BUNDLE_CACHE_CAPACITY: usize = 16;
@@ -175,6 +184,25 @@ impl TileCache {
             b.pop_front();
         }
         b.push_back((n, entries));
+    }
+
+    fn subtree(&self, height: u8, index: u64) -> Option<Hash> {
+        self.subtrees.lock().expect("lock").get(&(height, index)).copied()
+    }
+
+    fn put_subtree(&self, height: u8, index: u64, hash: Hash) {
+        let mut subtrees = self.subtrees.lock().expect("lock");
+        if subtrees.len() >= SUBTREE_CACHE_CAPACITY {
+            subtrees.clear();
+        }
+        subtrees.insert((height, index), hash);
+    }
+
+    /// Forgets everything (after the store was reopened).
+    fn clear(&self) {
+        self.tiles.lock().expect("lock").clear();
+        self.bundles.lock().expect("lock").clear();
+        self.subtrees.lock().expect("lock").clear();
     }
 
     fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
@@ -468,8 +496,13 @@ impl SubtreeSource for TreeReader {
                 tree_size: self.size(),
             });
         }
+        if let Some(h) = self.cache.subtree(height, index) {
+            return Ok(h);
+        }
         let hashes = tile::decode_hashes(&data[offset * HASH_SIZE..end]).expect("whole hashes");
-        Ok(complete_root(&hashes))
+        let h = complete_root(&hashes);
+        self.cache.put_subtree(height, index, h);
+        Ok(h)
     }
 }
 
@@ -510,6 +543,7 @@ impl TiledTree {
             tiles: Default::default(),
             capacity: TILE_CACHE_CAPACITY,
             bundles: Default::default(),
+            subtrees: Default::default(),
         });
         let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)), cache };
         let mut partial = Vec::new();
@@ -558,6 +592,22 @@ impl TiledTree {
             }
         }
         Ok(Self { reader, frontier, partial })
+    }
+
+    /// Reads the tree again from the store (after the store was reopened),
+    /// checked as in [`TiledTree::open`]. Clones of the reader see the
+    /// reloaded size, and the tile caches are emptied: appends that did not
+    /// survive the reopen must not be served from memory.
+    ///
+    /// # Errors
+    /// As [`TiledTree::open`]; then the tree is unchanged.
+    pub fn reload(&mut self) -> Result<(), TreeError> {
+        let fresh = TiledTree::open(self.reader.store.clone())?;
+        self.frontier = fresh.frontier;
+        self.partial = fresh.partial;
+        self.reader.cache.clear();
+        self.reader.committed_size.store(self.frontier.size(), Ordering::Release);
+        Ok(())
     }
 
     pub fn size(&self) -> u64 {

@@ -10,6 +10,8 @@
 //! - [`crash`]: the crash harness (SIGKILL of the server and witnesses
 //!   under load, then every receipt, checkpoint and cosignature checked);
 //! - [`process`]: real `provlog-server` and `provlog-witness` processes;
+//! - [`storage_fault`]: a full file system, failing `fsync` (libfiu) and
+//!   damaged data files, for the storage-fault tests;
 //! - [`problem`]: RFC 9290 problem details as the server sends them;
 //! - [`audit`]: the whole-log and receipt verification every server test
 //!   ends with;
@@ -22,6 +24,7 @@ pub mod crash;
 pub mod problem;
 pub mod process;
 pub mod server;
+pub mod storage_fault;
 pub mod workload;
 
 /// The deterministic entry at `index` used by the tree crash harness and the

@@ -63,15 +63,54 @@ impl ServerProcess {
         stderr: &Path,
         client: &reqwest::blocking::Client,
     ) -> Result<ServerProcess, String> {
+        ServerProcess::start_binary("provlog-server", args, addr, stderr, client)
+    }
+
+    /// [`ServerProcess::start`] for another server binary of the workspace
+    /// (`provlog-mirror`), which must answer `/healthz` the same way.
+    ///
+    /// # Errors
+    /// As [`ServerProcess::start`].
+    pub fn start_binary(
+        binary: &str,
+        args: &[OsString],
+        addr: SocketAddr,
+        stderr: &Path,
+        client: &reqwest::blocking::Client,
+    ) -> Result<ServerProcess, String> {
+        ServerProcess::start_wrapped(&[], binary, args, addr, stderr, client)
+    }
+
+    /// [`ServerProcess::start_binary`] run by a wrapper command that execs
+    /// it (`fiu-run -x`), so that the wrapper's process ID is the server's.
+    ///
+    /// # Errors
+    /// As [`ServerProcess::start`].
+    pub fn start_wrapped(
+        wrapper: &[&str],
+        binary: &str,
+        args: &[OsString],
+        addr: SocketAddr,
+        stderr: &Path,
+        client: &reqwest::blocking::Client,
+    ) -> Result<ServerProcess, String> {
         let log = std::fs::File::create(stderr).map_err(|e| e.to_string())?;
-        let child = Command::new(workspace_binary("provlog-server"))
+        let mut command = match wrapper.split_first() {
+            None => Command::new(workspace_binary(binary)),
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(workspace_binary(binary));
+                c
+            }
+        };
+        let child = command
             .args(args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("spawn provlog-server: {e}"))?;
+            .map_err(|e| format!("spawn {binary}: {e}"))?;
         let mut p = ServerProcess { child, addr, stderr: stderr.to_owned() };
         p.wait_healthy(client)?;
         Ok(p)

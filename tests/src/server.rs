@@ -267,6 +267,14 @@ impl TestLog {
         }
     }
 
+    /// Appends `text` (a TOML section, e.g. `[publish]`) to the server's
+    /// configuration file; it takes effect at the next start.
+    pub fn append_config(&self, text: &str) {
+        let mut config = std::fs::read_to_string(&self.config).expect("read config");
+        config.push_str(text);
+        std::fs::write(&self.config, config).expect("write config");
+    }
+
     /// Starts every witness that is not running.
     pub fn start_witnesses(&self) {
         for w in &self.witnesses {
@@ -278,27 +286,51 @@ impl TestLog {
 
     /// Starts `provlog-server` on a free loopback port and waits for `/healthz`.
     pub fn start_server(&mut self) {
-        assert!(self.server.is_none(), "the server is already running");
+        self.start_server_wrapped(&[]);
+    }
+
+    /// [`TestLog::start_server`] run by a wrapper command that execs it
+    /// (`fiu-run -x`).
+    pub fn start_server_wrapped(&mut self, wrapper: &[&str]) {
         let mut last = String::new();
         for _attempt in 0..5 {
-            let run = self.run.fetch_add(1, Ordering::Relaxed);
-            let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-            let stderr = self.dir.path().join(format!("server-{run}.log"));
-            let args = vec![
-                "--config".into(),
-                self.config.clone().into_os_string(),
-                "--listen".into(),
-                addr.to_string().into(),
-            ];
-            match ServerProcess::start(&args, addr, &stderr, &self.client) {
-                Ok(p) => {
-                    self.server = Some(p);
-                    return;
-                }
+            match self.try_start_server_wrapped(wrapper) {
+                Ok(()) => return,
                 Err(e) => last = e,
             }
         }
         panic!("provlog-server did not start: {last}");
+    }
+
+    /// Starts `provlog-server` once.
+    ///
+    /// # Errors
+    /// Its exit status and stderr if it exits instead of becoming healthy
+    /// (a refused data directory), or a timeout.
+    pub fn try_start_server(&mut self) -> Result<(), String> {
+        self.try_start_server_wrapped(&[])
+    }
+
+    fn try_start_server_wrapped(&mut self, wrapper: &[&str]) -> Result<(), String> {
+        assert!(self.server.is_none(), "the server is already running");
+        let run = self.run.fetch_add(1, Ordering::Relaxed);
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let stderr = self.dir.path().join(format!("server-{run}.log"));
+        let args = vec![
+            "--config".into(),
+            self.config.clone().into_os_string(),
+            "--listen".into(),
+            addr.to_string().into(),
+        ];
+        self.server = Some(ServerProcess::start_wrapped(
+            wrapper,
+            "provlog-server",
+            &args,
+            addr,
+            &stderr,
+            &self.client,
+        )?);
+        Ok(())
     }
 
     /// SIGKILL: no chance to flush anything.

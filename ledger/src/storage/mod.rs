@@ -182,9 +182,11 @@ impl Store for MemoryStore {
 }
 
 mod fjall_store;
+mod reopen;
 mod sled_store;
 
 pub use fjall_store::{FjallConfig, FjallStore};
+pub use reopen::{Closed, Opener, ReopenableStore};
 pub use sled_store::{SledConfig, SledStore};
 
 /// The conformance suite: every [`Store`] implementation must pass it.

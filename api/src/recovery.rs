@@ -1,0 +1,153 @@
+//! Recovery from a failed write: how the sequencer finds out that storage
+//! works again, and how it brings the store back.
+//!
+//! After a failed write or flush (a full disk, a failed fsync) the engines
+//! refuse every later write until reopened, and a retried fsync may report
+//! success for pages the kernel already dropped. So the sequencer does not
+//! retry the same handle: it refuses writes (503 `log.storage-unavailable`,
+//! `/healthz` says why) while reads go on, and once a second it
+//! 1. writes and fsyncs a probe file next to the store ([`probe`]), which
+//!    fails while the disk is full or fsync fails;
+//! 2. reopens the store, so the engine recovers from what is on disk, as
+//!    after a crash, and reloads the log from it (re-verifying the tree);
+//! 3. checks that the reloaded tree still holds the last signed checkpoint
+//!    (if not, signed data was lost: the log stops for good);
+//! 4. writes and flushes a record in the store, and only then resumes
+//!    appending and signing.
+//!
+//! Nobody was told their statement was registered for entries that were not
+//! flushed, so whether such entries survive the reopen does not matter: a
+//! retried submission finds its entry or is registered again.
+//!
+//! The latest signed checkpoint is also kept outside the store, in the file
+//! `checkpoint` of the data directory ([`write_anchor`]). An engine that
+//! recovers from a truncated or damaged file by dropping its tail (sled
+//! does) leaves a store that is consistent with itself, checkpoints
+//! included, but behind that file: the server then refuses to start.
+
+use provlog_ledger::storage::{Batch, ReopenableStore, StorageError};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often a failed store is probed.
+pub const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Bytes the probe file must take before the store is reopened: enough for
+/// the engine to open (sled writes a new segment) and append a batch.
+const PROBE_BYTES: usize = 1 << 20;
+
+/// The store record written and flushed as the last step of a recovery.
+const KEY_STORAGE_PROBE: &[u8] = b"H";
+
+/// What the sequencer needs to recover its store.
+pub struct Recovery {
+    /// The log's store; every holder shares it, so a reopen reaches them all.
+    pub store: Arc<ReopenableStore>,
+    /// The data directory: the probe file and the checkpoint anchor go here,
+    /// on the store's file system.
+    pub data_dir: PathBuf,
+}
+
+impl Recovery {
+    /// Writes and fsyncs a probe file of [`PROBE_BYTES`] in `data_dir`,
+    /// then removes it.
+    ///
+    /// # Errors
+    /// The I/O error, for example `ENOSPC` or a failed fsync.
+    pub fn probe(&self) -> std::io::Result<()> {
+        probe(&self.data_dir)
+    }
+
+    /// Writes and flushes one small record through the (reopened) store.
+    ///
+    /// # Errors
+    /// The storage error.
+    pub fn probe_store(&self) -> Result<(), StorageError> {
+        use provlog_ledger::storage::Store as _;
+        let mut b = Batch::new();
+        b.put(KEY_STORAGE_PROBE, crate::now_ms().to_be_bytes().to_vec());
+        self.store.commit(&b)?;
+        self.store.flush()
+    }
+}
+
+/// See [`Recovery::probe`].
+pub fn probe(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join(".storage-probe");
+    let result = (|| {
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&vec![0u8; PROBE_BYTES])?;
+        f.sync_all()
+    })();
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// The file, in the data directory, holding the latest signed checkpoint.
+const ANCHOR_FILE: &str = "checkpoint";
+
+/// Replaces the anchor file with `note` (written, fsynced, renamed), after
+/// the checkpoint is stored and flushed.
+///
+/// # Errors
+/// The I/O error.
+pub fn write_anchor(data_dir: &Path, note: &str) -> std::io::Result<()> {
+    let tmp = data_dir.join(format!("{ANCHOR_FILE}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(note.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, data_dir.join(ANCHOR_FILE))
+}
+
+/// The anchor file's checkpoint note, if there is one.
+///
+/// # Errors
+/// The I/O error, other than a missing file.
+pub fn read_anchor(data_dir: &Path) -> std::io::Result<Option<(PathBuf, Vec<u8>)>> {
+    let path = data_dir.join(ANCHOR_FILE);
+    match std::fs::read(&path) {
+        Ok(note) => Ok(Some((path, note))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// An error and its causes, one after the other (`"storage flush failed: No
+/// space left on device (os error 28)"`), for logs and problem details.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_leaves_nothing_behind() {
+        let d = tempfile::tempdir().unwrap();
+        probe(d.path()).unwrap();
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+        assert!(probe(&d.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn describe_names_every_cause() {
+        let io = std::io::Error::from_raw_os_error(28);
+        let e = StorageError::backend("flush", io);
+        let text = describe(&e);
+        assert!(text.starts_with("storage flush failed: "), "{text}");
+        assert!(text.contains("No space left on device"), "{text}");
+    }
+}
