@@ -38,6 +38,13 @@
 //! [witnesses]
 //! policy = "witnesses.policy"         # C2SP tlog-policy; no file: no witnesses
 //! timeout_ms = 5000
+//!
+//! [publish]                           # optional: copy the log to an S3 bucket (spec/mirror.md)
+//! endpoint = "http://127.0.0.1:3900"
+//! bucket = "provlog"
+//! region = "garage"                   # default "us-east-1"
+//! access_key_id = "GK…"               # default: $AWS_ACCESS_KEY_ID
+//! secret_access_key_file = "s3.secret"  # default: $AWS_SECRET_ACCESS_KEY
 //! ```
 
 use serde::Deserialize;
@@ -210,6 +217,9 @@ pub struct ConfigFile {
     pub storage: StorageConfig,
     #[serde(default)]
     pub witnesses: WitnessesConfig,
+    /// An S3-compatible bucket to publish the log to. Default none.
+    #[serde(default)]
+    pub publish: Option<crate::bucket::BucketConfig>,
 }
 
 impl ConfigFile {
@@ -238,6 +248,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub witness_policy: Option<PathBuf>,
     pub witness_timeout: Duration,
+    pub publish: Option<crate::bucket::BucketConfig>,
 }
 
 pub const DEFAULT_ORIGIN: &str = "localhost/provlog";
@@ -307,6 +318,9 @@ impl ConfigFile {
         if witness_timeout.is_zero() || witness_timeout > Duration::from_secs(600) {
             return Err(invalid("witnesses.timeout_ms", "must be 1 to 600000"));
         }
+        if let Some(p) = &self.publish {
+            p.validate().map_err(|e| invalid("publish", e.to_string()))?;
+        }
         Ok(Config {
             origin,
             listen: self.listen.unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default")),
@@ -319,6 +333,7 @@ impl ConfigFile {
             storage: self.storage,
             witness_policy: self.witnesses.policy,
             witness_timeout,
+            publish: self.publish,
         })
     }
 }

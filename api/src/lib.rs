@@ -9,6 +9,8 @@
 //!
 //! - [`config`]: the TOML configuration, defaults and validation;
 //! - [`sequencer`], [`publisher`]: the write path;
+//! - [`bucket`], [`bucket_publisher`]: the copy of the log in an
+//!   S3-compatible bucket; [`mirror`]: a read-only server of such a bucket;
 //! - [`http`]: routes and handlers; [`problem`]: RFC 9290 errors and their
 //!   status codes; [`limits`]: rate limits; [`metrics`]: Prometheus text;
 //! - [`dev`]: `--dev`, a complete local log in one directory.
@@ -16,11 +18,14 @@
 //! Spec: `spec/http-api.md`. Out of scope here: the formats themselves
 //! (`provlog-ledger`), the witness (`provlog-witness`).
 
+pub mod bucket;
+pub mod bucket_publisher;
 pub mod config;
 pub mod dev;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod mirror;
 pub mod problem;
 pub mod publisher;
 pub mod recovery;
@@ -94,6 +99,8 @@ pub enum StartError {
         #[source]
         source: PolicyError,
     },
+    #[error(transparent)]
+    Bucket(#[from] bucket::BucketError),
     #[error("cannot listen on {addr}")]
     Listen {
         addr: SocketAddr,
@@ -210,6 +217,19 @@ impl Server {
             metrics.clone(),
         );
         tokio::spawn(publisher.run());
+        if let Some(bucket) = &config.publish {
+            let bucket = bucket.open()?;
+            metrics.bucket_enabled.store(true, std::sync::atomic::Ordering::Relaxed);
+            let shared = sequencer.shared().clone();
+            let publisher = bucket_publisher::BucketPublisher::new(
+                shared,
+                reader.clone(),
+                bucket,
+                config.origin.clone(),
+                metrics.clone(),
+            );
+            tokio::spawn(publisher.run());
+        }
         let app = http::App::new(&config, sequencer, reader, state, metrics, log_vkey);
         let router = http::router(app.clone());
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -239,4 +259,24 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         provlog_witness::http::serve(self.listener, self.router, self.http, shutdown).await
     }
+}
+
+/// Completes on SIGINT or SIGTERM: the binaries' shutdown trigger.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
 }

@@ -43,6 +43,14 @@ struct Cli {
     /// C2SP tlog-policy file naming the witnesses and the quorum.
     #[arg(long, value_name = "FILE")]
     witness_policy: Option<PathBuf>,
+    /// Publish the log to this S3-compatible endpoint (with --publish-bucket;
+    /// credentials from the [publish] section or AWS_ACCESS_KEY_ID and
+    /// AWS_SECRET_ACCESS_KEY).
+    #[arg(long, value_name = "URL", requires = "publish_bucket")]
+    publish_endpoint: Option<String>,
+    /// The bucket to publish to (see --publish-endpoint).
+    #[arg(long, value_name = "NAME", requires = "publish_endpoint")]
+    publish_bucket: Option<String>,
     /// Development mode: create DIR on first run with a log key, a governance
     /// key, three demo partner keys, a genesis entry with a permissive demo
     /// rule set and two local witnesses; resume it on later runs.
@@ -81,6 +89,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     file.log_key = cli.log_key.or(file.log_key);
     file.genesis = cli.genesis.or(file.genesis);
     file.witnesses.policy = cli.witness_policy.or(file.witnesses.policy);
+    if let (Some(endpoint), Some(bucket)) = (cli.publish_endpoint, cli.publish_bucket) {
+        let base = file.publish.take();
+        file.publish = Some(match base {
+            Some(b) => provlog_api::bucket::BucketConfig { endpoint, bucket, ..b },
+            None => provlog_api::bucket::BucketConfig::new(endpoint, bucket),
+        });
+    }
 
     let mut witnesses = None;
     let mut banner = None;
@@ -108,27 +123,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         if let Some(b) = banner {
             print!("{b}");
         }
-        server.run(shutdown_signal()).await?;
+        server.run(provlog_api::shutdown_signal()).await?;
         drop(witnesses);
         Ok(())
     })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down");
 }

@@ -81,6 +81,15 @@ pub struct Metrics {
     tree_size: AtomicU64,
     pub published_size: AtomicU64,
     pub witness_failures: Counter,
+    /// Set when a bucket is configured (`[publish]`): the bucket gauges
+    /// below are rendered only then.
+    pub bucket_enabled: std::sync::atomic::AtomicBool,
+    /// Size of the checkpoint in the bucket.
+    pub bucket_size: AtomicU64,
+    /// Objects uploaded to the bucket.
+    pub bucket_objects: Counter,
+    /// Publication rounds that failed (bucket down, refused, …).
+    pub bucket_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -93,6 +102,10 @@ impl Default for Metrics {
             tree_size: AtomicU64::new(0),
             published_size: AtomicU64::new(0),
             witness_failures: Counter::default(),
+            bucket_enabled: Default::default(),
+            bucket_size: AtomicU64::new(0),
+            bucket_objects: Counter::default(),
+            bucket_failures: Counter::default(),
         }
     }
 }
@@ -157,6 +170,23 @@ impl Metrics {
             "# HELP provlog_witness_failures_total Witness requests that failed.\n# TYPE provlog_witness_failures_total counter\nprovlog_witness_failures_total {}",
             self.witness_failures.get()
         );
+        if self.bucket_enabled.load(Ordering::Relaxed) {
+            self.render_bucket(&mut out);
+        }
         out
+    }
+
+    fn render_bucket(&self, out: &mut String) {
+        let bucket = self.bucket_size.load(Ordering::Relaxed);
+        let lag = self.published_size.load(Ordering::Relaxed).saturating_sub(bucket);
+        let _ = writeln!(
+            out,
+            "# HELP provlog_bucket_size Size of the checkpoint published to the bucket.\n# TYPE provlog_bucket_size gauge\nprovlog_bucket_size {bucket}\n\
+             # HELP provlog_bucket_lag_entries Entries published by the log but not yet in the bucket.\n# TYPE provlog_bucket_lag_entries gauge\nprovlog_bucket_lag_entries {lag}\n\
+             # HELP provlog_bucket_objects_total Objects uploaded to the bucket.\n# TYPE provlog_bucket_objects_total counter\nprovlog_bucket_objects_total {}\n\
+             # HELP provlog_bucket_failures_total Bucket publication rounds that failed.\n# TYPE provlog_bucket_failures_total counter\nprovlog_bucket_failures_total {}",
+            self.bucket_objects.get(),
+            self.bucket_failures.get()
+        );
     }
 }

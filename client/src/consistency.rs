@@ -2,16 +2,22 @@
 //! extends the older one. The proof is fetched from the log
 //! (`GET /proof/consistency`) and checked here, with `provlog-ledger`'s
 //! RFC 9162 verifier, against the two roots the client already verified;
-//! the server's opinion of its own proof is never asked.
+//! the server's opinion of its own proof is never asked. A log served as
+//! static files (a bucket, `spec/mirror.md`) has no proof endpoint: there
+//! the proof is assembled from its hash tiles, and checked the same way.
 //!
 //! Spec: `spec/client.md` ("Consistency"), `spec/tree.md`.
 
 use crate::error::ClientError;
 use crate::fetch::LogClient;
 use provlog_ledger::checkpoint::Checkpoint;
-use provlog_ledger::proof;
+use provlog_ledger::proof::{self, SubtreeSource};
+use provlog_ledger::tile::{self, TileKind, TILE_HEIGHT, TILE_WIDTH};
+use provlog_ledger::tree::root_of;
 use provlog_ledger::Hash;
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// How two checkpoints were found consistent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -61,8 +67,63 @@ pub fn prove(client: &LogClient, old: &Checkpoint, new: &Checkpoint) -> Result<C
     if new.size <= old.size || old.size == 0 {
         return check(old, new, &[]);
     }
-    let hashes = client.consistency_proof(old.size, new.size)?;
+    let hashes = match client.consistency_proof(old.size, new.size) {
+        Err(ClientError::HttpStatus { status: 404, .. }) => {
+            proof::prove_consistency(&TileSubtrees::new(client, new.size), old.size, new.size)?
+        }
+        other => other?,
+    };
     check(old, new, &hashes)
+}
+
+/// Subtree hashes read from a log's hash tiles as they stand at one tree
+/// size (`spec/tiles.md`, "Computing proofs from tiles"). Unverified: what
+/// it yields is only ever checked against verified roots.
+pub struct TileSubtrees<'a> {
+    client: &'a LogClient,
+    size: u64,
+    tiles: RefCell<HashMap<(u8, u64), Vec<Hash>>>,
+}
+
+impl<'a> TileSubtrees<'a> {
+    pub fn new(client: &'a LogClient, size: u64) -> TileSubtrees<'a> {
+        TileSubtrees { client, size, tiles: RefCell::default() }
+    }
+}
+
+impl SubtreeSource for TileSubtrees<'_> {
+    type Error = ClientError;
+
+    fn subtree(&self, height: u8, index: u64) -> Result<Hash, ClientError> {
+        let level = height / TILE_HEIGHT;
+        let count = 1usize << (height % TILE_HEIGHT);
+        let first = index << (height % TILE_HEIGHT);
+        let (n, offset) = (first / TILE_WIDTH as u64, (first % TILE_WIDTH as u64) as usize);
+        let mut tiles = self.tiles.borrow_mut();
+        let hashes = match tiles.entry((level, n)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let t = tile::tile_at_size(TileKind::Hashes { level }, n, self.size).ok_or_else(|| {
+                    ClientError::invalid(
+                        "consistency proof",
+                        format!("no tile {level}/{n} at size {}", self.size),
+                    )
+                })?;
+                let bytes = self.client.tile(t)?;
+                let url = format!("{}/{}", self.client.url(), t.path());
+                let hashes = tile::decode_hashes(&bytes)
+                    .map_err(|e| ClientError::BadResponse { url, reason: e.to_string() })?;
+                e.insert(hashes)
+            }
+        };
+        let range = hashes.get(offset..offset + count).ok_or_else(|| {
+            ClientError::invalid(
+                "consistency proof",
+                format!("tile {level}/{n} has no hash {}", offset + count - 1),
+            )
+        })?;
+        Ok(root_of(range))
+    }
 }
 
 #[cfg(test)]

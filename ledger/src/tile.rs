@@ -205,6 +205,39 @@ pub fn hash_tiles_for_size(tree_size: u64) -> Vec<Tile> {
     out
 }
 
+/// The tiles a reader of a tree of `new_size` leaves needs that it did not
+/// need at `old_size` (or that changed width since): for every hash level
+/// and for the entry bundles, the tiles that filled between the two sizes
+/// and the partial tile at `new_size`, if any. Publishing these (and the
+/// tiles of `old_size` before them) makes every tile of `new_size` exist.
+/// Spec: `spec/mirror.md` ("Publication order").
+pub fn tiles_between(old_size: u64, new_size: u64) -> Vec<Tile> {
+    let mut out = Vec::new();
+    if new_size <= old_size {
+        return out;
+    }
+    let kinds =
+        std::iter::once(TileKind::Entries).chain((0..=MAX_LEVEL).map(|level| TileKind::Hashes { level }));
+    for kind in kinds {
+        let count = |size| match kind {
+            TileKind::Hashes { level } => hashes_at_level(level, size),
+            TileKind::Entries => size,
+        };
+        let (old, new) = (count(old_size), count(new_size));
+        if new == 0 {
+            break;
+        }
+        if new == old {
+            continue;
+        }
+        // The first tile whose width changed: the one that held hash `old`.
+        for index in old / TILE_WIDTH as u64..new.div_ceil(TILE_WIDTH as u64) {
+            out.extend(tile_at_size(kind, index, new_size));
+        }
+    }
+    out
+}
+
 /// Splits tile data (concatenated 32-byte hashes) into hashes.
 ///
 /// # Errors
@@ -258,6 +291,29 @@ pub fn decode_bundle(data: &[u8]) -> Result<Vec<&[u8]>, TileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiles_between_sizes_cover_every_tile_of_the_new_size() {
+        // 70,000 from scratch: the spec's example, plus 274 entry bundles.
+        let all = tiles_between(0, 70_000);
+        let mut hashes: Vec<Tile> = all.iter().copied().filter(|t| t.level().is_some()).collect();
+        hashes.sort();
+        let mut want = hash_tiles_for_size(70_000);
+        want.sort();
+        assert_eq!(hashes, want);
+        assert_eq!(all.iter().filter(|t| t.kind == TileKind::Entries).count(), 274);
+        // Growing 300 -> 600: bundle 1 fills, bundle 2 is partial; the level-0
+        // tiles likewise; level 1 gains its first hash (width 2 at 600).
+        let got: Vec<String> = tiles_between(300, 600).iter().map(Tile::path).collect();
+        assert_eq!(
+            got,
+            ["tile/entries/001", "tile/entries/002.p/88", "tile/0/001", "tile/0/002.p/88", "tile/1/000.p/2"]
+        );
+        // Nothing new within one size, and a level that did not change is skipped.
+        assert!(tiles_between(600, 600).is_empty());
+        let got: Vec<String> = tiles_between(600, 601).iter().map(Tile::path).collect();
+        assert_eq!(got, ["tile/entries/002.p/89", "tile/0/002.p/89"]);
+    }
 
     #[test]
     fn index_encoding_matches_the_spec_example() {

@@ -21,6 +21,7 @@
 pub mod audit;
 pub mod chain;
 pub mod crash;
+pub mod garage;
 pub mod problem;
 pub mod process;
 pub mod server;

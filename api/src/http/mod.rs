@@ -21,7 +21,7 @@
 
 mod entries;
 mod lineage;
-mod read;
+pub(crate) mod read;
 
 use crate::config::{Config, HttpConfig};
 use crate::limits::RateLimiter;
@@ -109,10 +109,10 @@ pub fn router(app: App) -> Router {
         .route("/entries/{id}", get(entries::receipt))
         .route("/entries/{id}/statement", get(entries::statement))
         .route("/entries/{id}/status", get(entries::status))
-        .route("/checkpoint", get(read::checkpoint))
-        .route("/tile/{*path}", get(read::tile))
-        .route("/proof/inclusion", get(read::inclusion))
-        .route("/proof/consistency", get(read::consistency))
+        .route("/checkpoint", get(read::checkpoint::<App>))
+        .route("/tile/{*path}", get(read::tile::<App>))
+        .route("/proof/inclusion", get(read::inclusion::<App>))
+        .route("/proof/consistency", get(read::consistency::<App>))
         .route("/lineage/{identifier}", get(lineage::lineage))
         .route("/registry", get(read::registry_view))
         .route("/registry/partners", get(read::partners))

@@ -3,6 +3,7 @@
 
 use super::App;
 use crate::problem::Problem;
+use crate::sequencer::SignedCheckpoint;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -13,12 +14,52 @@ use provlog_ledger::state::StateView;
 use provlog_ledger::statement::StatementId;
 use provlog_ledger::tile::Tile;
 use provlog_ledger::tiled_tree::TreeError;
+use provlog_ledger::tiled_tree::TreeReader;
 use serde::Deserialize;
 use serde_json::json;
 
 const TEXT: &str = "text/plain; charset=utf-8";
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-const SHORT: &str = "public, max-age=1";
+use crate::bucket::{IMMUTABLE, SHORT};
+
+/// What the tlog-tiles and proof handlers read: the primary's [`App`], or a
+/// mirror's verified copy of a bucket (`crate::mirror`).
+pub trait ReadView: Clone + Send + Sync + 'static {
+    /// The latest checkpoint this server vouches for.
+    fn published(&self) -> Option<SignedCheckpoint>;
+    fn reader(&self) -> &TreeReader;
+    /// The index of a statement, by ID.
+    fn statement_index(&self, id: &StatementId)
+        -> Result<Option<u64>, provlog_ledger::storage::StorageError>;
+    /// The largest tree size served: the primary serves every committed
+    /// size; a mirror only what its verified checkpoint covers.
+    fn servable_size(&self) -> u64 {
+        self.reader().size()
+    }
+}
+
+impl ReadView for App {
+    fn published(&self) -> Option<SignedCheckpoint> {
+        App::published(self)
+    }
+    fn reader(&self) -> &TreeReader {
+        &self.reader
+    }
+    fn statement_index(
+        &self,
+        id: &StatementId,
+    ) -> Result<Option<u64>, provlog_ledger::storage::StorageError> {
+        self.state.statement_index(&id.0)
+    }
+}
+
+/// Refuses a size beyond what `app` serves, as the tree would.
+fn check_servable<V: ReadView>(app: &V, size: u64) -> Result<(), Problem> {
+    let tree_size = app.servable_size();
+    if size > tree_size {
+        return Err(tree_problem(TreeError::SizeBeyondTree { size, tree_size }));
+    }
+    Ok(())
+}
 
 fn tree_problem(e: TreeError) -> Problem {
     match e {
@@ -39,21 +80,27 @@ fn tree_problem(e: TreeError) -> Problem {
 }
 
 /// `GET /checkpoint`: the latest published checkpoint (C2SP tlog-tiles).
-pub async fn checkpoint(State(app): State<App>) -> Result<Response, Problem> {
+pub async fn checkpoint<V: ReadView>(State(app): State<V>) -> Result<Response, Problem> {
     let cp = app.published().ok_or_else(|| Problem::not_found("no checkpoint has been published yet"))?;
     Ok((StatusCode::OK, [(CONTENT_TYPE, TEXT), (CACHE_CONTROL, "no-cache")], cp.note).into_response())
 }
 
 /// `GET /tile/…`: hash tiles and entry bundles. Full tiles are immutable.
-pub async fn tile(
-    State(app): State<App>,
+pub async fn tile<V: ReadView>(
+    State(app): State<V>,
     headers: HeaderMap,
     Path(path): Path<String>,
 ) -> Result<Response, Problem> {
     let r = async {
         let full_path = format!("tile/{path}");
         let tile = Tile::parse_path(&full_path).map_err(|e| Problem::not_found(e.to_string()))?;
-        let reader = app.reader.clone();
+        let size = app.servable_size();
+        let available =
+            provlog_ledger::tile::tile_at_size(tile.kind, tile.index, size).map_or(0, |a| a.width);
+        if tile.width > available {
+            return Err(tree_problem(TreeError::NoSuchTile { tile: tile.path(), tree_size: size }));
+        }
+        let reader = app.reader().clone();
         let data = tokio::task::spawn_blocking(move || reader.tile(tile))
             .await
             .map_err(|_| {
@@ -87,8 +134,8 @@ pub struct InclusionQuery {
 
 /// `GET /proof/inclusion?index=N&size=S` or `?id=HEX&size=S`. `size`
 /// defaults to the latest published checkpoint's.
-pub async fn inclusion(
-    State(app): State<App>,
+pub async fn inclusion<V: ReadView>(
+    State(app): State<V>,
     headers: HeaderMap,
     q: Result<Query<InclusionQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
@@ -100,8 +147,7 @@ pub async fn inclusion(
                 let id: StatementId = id.parse().map_err(|_| {
                     Problem::malformed("request.statement-id", "a statement ID is 64 lower-case hex digits")
                 })?;
-                app.state
-                    .statement_index(&id.0)
+                app.statement_index(&id)
                     .map_err(|_| {
                         Problem::new(
                             StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,7 +166,8 @@ pub async fn inclusion(
                 app.published().map(|cp| cp.size).ok_or_else(|| Problem::not_found("no checkpoint yet"))?
             }
         };
-        let reader = app.reader.clone();
+        check_servable(&app, size)?;
+        let reader = app.reader().clone();
         let proof = tokio::task::spawn_blocking(move || reader.prove_inclusion(index, size))
             .await
             .map_err(|_| {
@@ -145,8 +192,8 @@ pub struct ConsistencyQuery {
 }
 
 /// `GET /proof/consistency?old=A&new=B` (`new` defaults to the published size).
-pub async fn consistency(
-    State(app): State<App>,
+pub async fn consistency<V: ReadView>(
+    State(app): State<V>,
     headers: HeaderMap,
     q: Result<Query<ConsistencyQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
@@ -158,7 +205,8 @@ pub async fn consistency(
                 app.published().map(|cp| cp.size).ok_or_else(|| Problem::not_found("no checkpoint yet"))?
             }
         };
-        let reader = app.reader.clone();
+        check_servable(&app, new)?;
+        let reader = app.reader().clone();
         let old = q.old;
         let proof = tokio::task::spawn_blocking(move || reader.prove_consistency(old, new))
             .await
