@@ -172,6 +172,7 @@ impl Mirror {
             .route("/tile/{*path}", get(read::tile::<MirrorView>))
             .route("/proof/inclusion", get(read::inclusion::<MirrorView>))
             .route("/proof/consistency", get(read::consistency::<MirrorView>))
+            .route("/lineage/{identifier}", get(crate::http::lineage::lineage::<MirrorView>))
             .route("/healthz", get(healthz))
             .route("/metrics", get(metrics))
             .route("/", get(index))

@@ -202,6 +202,15 @@ fn a_log_published_to_garage_is_verified_from_the_bucket_and_served_by_a_mirror(
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.body, log.get(path).body, "{path}: the mirror and the primary disagree");
     }
+    // Lineage from the mirror's own index, rebuilt by replaying the bucket:
+    // the same answer, checkpoint and proofs as the primary's.
+    let epc = log.parties.farm.sgtin("107346", "a-0");
+    let path = format!("/lineage/{epc}?direction=forward");
+    let from_mirror = to_response(http.get(format!("{murl}{path}")).send().unwrap());
+    assert_eq!(from_mirror.status, 200, "{}", from_mirror.text());
+    let answer: serde_json::Value = serde_json::from_slice(&from_mirror.body).expect("a lineage answer");
+    assert_eq!(answer["answer"]["events"].as_array().map(Vec::len), Some(1), "{answer}");
+    assert_eq!(from_mirror.body, log.get(&path).body, "lineage: the mirror and the primary disagree");
     let beyond = to_response(http.get(format!("{murl}/tile/entries/001.p/195")).send().unwrap());
     assert_eq!(beyond.status, 404, "a width beyond the verified size");
     provlog(&["verify-log", "--policy", p, "--log", &murl]);

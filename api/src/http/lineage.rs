@@ -10,7 +10,7 @@
 //! -> 200 {"answer": {…}, "checkpoint": "<signed note>", "entries": [{"index", "entry", "proof"}]}
 //! ```
 
-use super::App;
+use super::read::ReadView;
 use crate::problem::Problem;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -153,8 +153,8 @@ fn prove(reader: &TreeReader, query: &lineage::Query) -> Result<(Answer, Vec<Pro
 }
 
 /// `GET /lineage/{identifier}?direction=back|forward|recall&at=<RFC 3339>&view=effective|as-recorded&max_events=N&max_depth=D`.
-pub async fn lineage(
-    State(app): State<App>,
+pub async fn lineage<V: ReadView>(
+    State(app): State<V>,
     headers: HeaderMap,
     Path(identifier): Path<String>,
     q: Result<Query<LineageQuery>, QueryRejection>,
@@ -172,7 +172,7 @@ pub async fn lineage(
             )
             .retry_after(1)
         })?;
-        let reader = app.reader.clone();
+        let reader = app.reader().clone();
         let (answer, entries) =
             tokio::task::spawn_blocking(move || prove(&reader, &query)).await.map_err(|e| internal(&e))??;
         let body = ProvenAnswer { answer, checkpoint: cp.note, entries };

@@ -20,7 +20,7 @@
 //! ```
 
 mod entries;
-mod lineage;
+pub(crate) mod lineage;
 pub(crate) mod read;
 
 use crate::config::{Config, HttpConfig};
@@ -113,7 +113,7 @@ pub fn router(app: App) -> Router {
         .route("/tile/{*path}", get(read::tile::<App>))
         .route("/proof/inclusion", get(read::inclusion::<App>))
         .route("/proof/consistency", get(read::consistency::<App>))
-        .route("/lineage/{identifier}", get(lineage::lineage))
+        .route("/lineage/{identifier}", get(lineage::lineage::<App>))
         .route("/registry", get(read::registry_view))
         .route("/registry/partners", get(read::partners))
         .route("/registry/partners/{id}", get(read::partner))
