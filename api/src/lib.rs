@@ -261,6 +261,25 @@ impl Server {
     }
 }
 
+/// The binaries' `main`: logs to stderr (level from `RUST_LOG`, default
+/// `info`), runs `run`, and turns an error into `name: error` and exit
+/// status 1.
+pub fn main_with(name: &str, run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Completes on SIGINT or SIGTERM: the binaries' shutdown trigger.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

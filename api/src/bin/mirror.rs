@@ -54,19 +54,7 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("provlog-mirror: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    provlog_api::main_with("provlog-mirror", || run(cli))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
