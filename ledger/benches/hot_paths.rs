@@ -158,37 +158,26 @@ fn register(c: &mut Criterion) {
         )
     });
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path(), &SledConfig::default()).unwrap());
-    let mut log = new_log(store);
-    g.bench_function("sled_with_flush", |b| {
-        b.iter_batched(
-            || {
-                next += 1000;
-                preverified(&registry, next, 1000)
-            },
-            |batch| {
-                log.register(&batch, NOW_MS).unwrap();
-                log.flush().unwrap();
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(FjallStore::open(dir.path(), &FjallConfig::default()).unwrap());
-    let mut log = new_log(store);
-    g.bench_function("fjall_with_flush", |b| {
-        b.iter_batched(
-            || {
-                next += 1000;
-                preverified(&registry, next, 1000)
-            },
-            |batch| {
-                log.register(&batch, NOW_MS).unwrap();
-                log.flush().unwrap();
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    let sled: Arc<dyn Store> =
+        Arc::new(SledStore::open(&dir.path().join("sled"), &SledConfig::default()).unwrap());
+    let fjall: Arc<dyn Store> =
+        Arc::new(FjallStore::open(&dir.path().join("fjall"), &FjallConfig::default()).unwrap());
+    for (name, store) in [("sled_with_flush", sled), ("fjall_with_flush", fjall)] {
+        let mut log = new_log(store);
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    next += 1000;
+                    preverified(&registry, next, 1000)
+                },
+                |batch| {
+                    log.register(&batch, NOW_MS).unwrap();
+                    log.flush().unwrap();
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 
