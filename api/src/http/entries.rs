@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum::Json;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 use provlog_ledger::cbor::{self, Limits};
 use provlog_ledger::entry::Entry;
 use provlog_ledger::log::Outcome;
@@ -29,13 +29,20 @@ fn media_type(headers: &HeaderMap) -> String {
     v.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
+/// Bytes of an over-long body the server still reads (and discards) before
+/// it answers 413. A client that sends its whole body before reading the
+/// answer (most do) would otherwise see the connection reset under its
+/// write, and the reset can discard the 413 already sent. Bodies declared
+/// longer than the limit plus this are refused at once.
+const DRAIN_MAX: u64 = 1 << 20;
+
 /// Reads a request body of at most `limit` bytes, all of it within the
 /// configured body read timeout (`http.body_read_timeout_ms`), counted from
 /// the end of the headers.
 ///
 /// # Errors
 /// 413 `request.body-too-large` (also for a declared `Content-Length` over
-/// the limit, before anything is read), 408 `request.body-timeout`, or 400
+/// the limit, before anything is kept), 408 `request.body-timeout`, or 400
 /// `request.body` if the connection failed.
 async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
     let too_large = || {
@@ -47,15 +54,18 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> 
             format!("the body exceeds {limit} bytes"),
         )
     };
+    let timeout = Duration::from_millis(app.http.body_read_timeout_ms);
     let declared = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    if let Some(n) = declared.filter(|&n| n > limit as u64) {
+        if n <= limit as u64 + DRAIN_MAX {
+            let _ = tokio::time::timeout(timeout, drain(body, n)).await;
+        }
         return Err(too_large());
     }
-    let timeout = Duration::from_millis(app.http.body_read_timeout_ms);
-    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Ok(Err(_)) => Err(Problem::malformed("request.body", "the request body could not be read")),
+    match tokio::time::timeout(timeout, collect_limited(body, limit)).await {
+        Ok(Ok(Some(bytes))) => Ok(bytes),
+        Ok(Ok(None)) => Err(too_large()),
+        Ok(Err(())) => Err(Problem::malformed("request.body", "the request body could not be read")),
         Err(_) => {
             app.metrics.refuse("body-timeout");
             Err(Problem::new(
@@ -64,6 +74,37 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> 
                 "Request body too slow",
                 format!("the body did not arrive within {} ms", timeout.as_millis()),
             ))
+        }
+    }
+}
+
+/// The body if it is at most `limit` bytes, `None` if longer (after
+/// discarding up to [`DRAIN_MAX`] more bytes of it), `Err` if the
+/// connection failed.
+async fn collect_limited(mut body: Body, limit: usize) -> Result<Option<Bytes>, ()> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| ())?.into_data() else { continue };
+        if buf.len() + data.len() > limit {
+            let seen = (buf.len() + data.len()) as u64;
+            drain(body, limit as u64 + DRAIN_MAX - seen.min(limit as u64 + DRAIN_MAX)).await;
+            return Ok(None);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(Some(Bytes::from(buf)))
+}
+
+/// Reads and discards up to `max` bytes of `body`.
+async fn drain(mut body: Body, max: u64) {
+    let mut left = max;
+    while left > 0 {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                let n = frame.data_ref().map_or(0, |d| d.len() as u64);
+                left = left.saturating_sub(n);
+            }
+            _ => return,
         }
     }
 }
