@@ -29,12 +29,15 @@
 //!   scope checks only flag, since partners' scopes are not modelled),
 //!   flushed after each batch. Reports statements/s of `register` alone.
 //!
-//! Then the store is closed and reopened (cold sled cache), and `--queries`
+//! Then the store is closed and reopened (cold cache), and `--queries`
 //! random targets are traced each way with default limits, one thread.
 //!
 //! usage: bench_lineage [--events N] [--queries Q] [--batch B] [--entry-bytes E]
-//!                      [--cache-mb M] [--dir DIR] [--no-lineage] [--signed] [--keep]
-//!                      [--reuse] (query a log kept from an earlier direct run)
+//!                      [--cache-mb M] [--dir DIR] [--engine sled|fjall] [--no-lineage]
+//!                      [--signed] [--keep] [--reuse] (query a log kept from an earlier run)
+//!
+//! `--engine` picks the storage engine behind the log (default sled, the
+//! server's default); the same engine is used to reopen it for the queries.
 
 use provlog_ledger::epcis::{
     self, Action, BizTransaction, Event, EventKind, Identifier, Quantity, SourceDestination, TimeZoneOffset,
@@ -48,7 +51,7 @@ use provlog_ledger::note::generate_signing_key;
 use provlog_ledger::rules::RuleSet;
 use provlog_ledger::state::{EventRecord, ObjectRecord, PendingState, StateView, StoredState};
 use provlog_ledger::statement::{Statement, StatementId, CONTENT_TYPE_EPCIS, CONTENT_TYPE_GOVERNANCE};
-use provlog_ledger::storage::{SledConfig, SledStore, Store};
+use provlog_ledger::storage::{FjallConfig, FjallStore, SledConfig, SledStore, Store};
 use provlog_ledger::tiled_tree::TiledTree;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -850,8 +853,21 @@ fn main() -> anyhow::Result<()> {
     let queries = arg("--queries", 200) as usize;
     let batch = arg("--batch", 1000);
     let entry_bytes = arg("--entry-bytes", 800) as usize;
-    let cache = SledConfig { cache_capacity: arg("--cache-mb", 64) << 20 };
+    let cache_bytes = arg("--cache-mb", 64) << 20;
     let args: Vec<String> = std::env::args().collect();
+    let engine = match args.iter().position(|a| a == "--engine").and_then(|i| args.get(i + 1)) {
+        None => "sled",
+        Some(e) if e == "sled" || e == "fjall" => e.as_str(),
+        Some(e) => anyhow::bail!("--engine: expected sled or fjall, got {e:?}"),
+    };
+    // One way to open the store, for the build and for the cold reopen.
+    let open = |dir: &std::path::Path| -> anyhow::Result<Arc<dyn Store>> {
+        Ok(if engine == "fjall" {
+            Arc::new(FjallStore::open(dir, &FjallConfig { cache_capacity: cache_bytes })?)
+        } else {
+            Arc::new(SledStore::open(dir, &SledConfig { cache_capacity: cache_bytes })?)
+        })
+    };
     let dir = match args.iter().position(|a| a == "--dir").and_then(|i| args.get(i + 1)) {
         Some(d) => std::path::PathBuf::from(d),
         None => std::env::temp_dir().join(format!("provlog-bench-lineage-{}", std::process::id())),
@@ -859,10 +875,10 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let signed = flag("--signed");
     println!(
-        "bench_lineage: dir={} events={events} batch={batch} mode={} entry_bytes={entry_bytes} cache={} MiB",
+        "bench_lineage: dir={} engine={engine} events={events} batch={batch} mode={} entry_bytes={entry_bytes} cache={} MiB",
         dir.display(),
         if signed { "signed" } else { "direct" },
-        cache.cache_capacity >> 20
+        cache_bytes >> 20
     );
     let mut g = Gen::new(queries);
     if flag("--micro") {
@@ -870,8 +886,9 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let tree_size = if flag("--reuse") {
-        // A log this benchmark built before (direct mode, same --events):
-        // regenerate the chain to draw the same targets, without writing.
+        // A log this benchmark built before (same --events, kept with
+        // --keep): regenerate the chain to draw the same targets, without
+        // writing, and query at the size the log has.
         let mut queue = Vec::new();
         for _ in 0..events {
             if queue.is_empty() {
@@ -879,9 +896,9 @@ fn main() -> anyhow::Result<()> {
             }
             queue.pop();
         }
-        events
+        TiledTree::open(open(&dir)?)?.size()
     } else {
-        let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir, &cache)?);
+        let store = open(&dir)?;
         if signed {
             build_signed(store, events, batch, &mut g)?.size()
         } else {
@@ -898,9 +915,9 @@ fn main() -> anyhow::Result<()> {
     if flag("--no-lineage") {
         return Ok(());
     }
-    // Reopen: queries start from a cold sled cache, as after a restart.
+    // Reopen: queries start from a cold cache, as after a restart.
     let t = Instant::now();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&dir, &cache)?);
+    let store = open(&dir)?;
     println!("reopened in {:.1}s; disk {} MiB", t.elapsed().as_secs_f64(), store.size_on_disk() >> 20);
     let lineage = Lineage::new(store);
     let s = &g.samples;
