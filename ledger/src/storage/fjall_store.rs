@@ -8,6 +8,7 @@
 //! whether the sequencer keeps up with signature verification.
 
 use super::{bounds, Batch, Records, StorageError, Store};
+use fjall::config::PartitioningPolicy;
 use std::path::Path;
 
 /// Configuration of the fjall store.
@@ -49,7 +50,24 @@ impl FjallStore {
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
         let keyspace = db
-            .keyspace("provlog", || fjall::KeyspaceCreateOptions::default().max_memtable_size(MAX_MEMTABLE))
+            .keyspace("provlog", || {
+                // Filter and index blocks partitioned on every level (fjall
+                // does so only from level 3 on by default). Unpartitioned, a
+                // table's filter is one block of up to megabytes, pinned in
+                // memory only on level 0: past a few million entries every
+                // point read that missed the block cache (the rules' state
+                // lookups, mostly of keys that do not exist) read and
+                // checksummed whole filters from disk, and `register` fell
+                // from 8,000 to under 2,500 statements/s between 1M and 3M
+                // entries (BENCHMARKS.md, "Lineage"). Partitioned, a lookup
+                // reads one small partition through the block cache. fjall
+                // records these options when it creates the keyspace: a data
+                // directory keeps the ones it was made with.
+                fjall::KeyspaceCreateOptions::default()
+                    .max_memtable_size(MAX_MEMTABLE)
+                    .filter_block_partitioning_policy(PartitioningPolicy::all(true))
+                    .index_block_partitioning_policy(PartitioningPolicy::all(true))
+            })
             .map_err(|e| StorageError::backend("open", e))?;
         Ok(Self { db, keyspace })
     }
