@@ -7,8 +7,9 @@
 //! bench_proofs prove --data DIR [--proofs P] [--threads T]
 //! ```
 //!
-//! `fill` opens the sled store of a stopped `provlog-server` data directory
-//! (`DIR/db`, as `provlog-server --dev --data DIR` made it) and appends N
+//! `fill` opens the store of a stopped `provlog-server` data directory
+//! (`DIR/db` for sled, `DIR/fjall` for fjall, as `provlog-server --dev
+//! --data DIR` made it, with `[storage] engine` from its configuration) and appends N
 //! entries, in durable batches of B, through the same `TiledTree::append`
 //! the sequencer uses. Each is a valid entry record (`spec/statement.md`)
 //! with the log's rule-set ID, a distinct registration time and, in place
@@ -26,7 +27,7 @@
 
 use clap::{Parser, Subcommand};
 use provlog_ledger::entry::Entry;
-use provlog_ledger::storage::{Batch, SledConfig, SledStore, Store};
+use provlog_ledger::storage::{Batch, FjallConfig, FjallStore, SledConfig, SledStore, Store};
 use provlog_ledger::tiled_tree::TiledTree;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -66,14 +67,16 @@ enum Command {
     },
 }
 
+/// Opens the store of a stopped server's data directory with the engine
+/// it was made with: `DIR/fjall` (fjall) or `DIR/db` (sled).
 fn open(data: &std::path::Path) -> anyhow::Result<TiledTree> {
-    let db = data.join("db");
-    anyhow::ensure!(
-        db.is_dir(),
-        "{} is not a server data directory with a sled store (no db/)",
-        data.display()
-    );
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&db, &SledConfig::default())?);
+    let store: Arc<dyn Store> = if data.join("fjall").is_dir() {
+        Arc::new(FjallStore::open(&data.join("fjall"), &FjallConfig::default())?)
+    } else if data.join("db").is_dir() {
+        Arc::new(SledStore::open(&data.join("db"), &SledConfig::default())?)
+    } else {
+        anyhow::bail!("{} is not a server data directory (no db/ or fjall/ store)", data.display())
+    };
     Ok(TiledTree::open(store)?)
 }
 
