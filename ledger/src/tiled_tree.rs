@@ -147,8 +147,11 @@ fn expand(hashes: &[Hash]) -> Vec<u8> {
 /// The decoded entries of a full bundle.
 type Bundle = Arc<Vec<Vec<u8>>>;
 
+/// A stored tile's bytes, shared.
+type TileBytes = Arc<Vec<u8>>;
+
 /// Tile bytes by (level, index).
-type TileMap = std::collections::HashMap<(u8, u64), Arc<Vec<u8>>>;
+type TileMap = std::collections::HashMap<(u8, u64), TileBytes>;
 
 struct TileCache {
     tiles: std::sync::Mutex<TileMap>,
@@ -231,6 +234,10 @@ pub struct TreeReader {
 /// Tiles a reader keeps in memory (each up to 16 KiB).
 const TILE_CACHE_CAPACITY: usize = 1024;
 
+/// The newest level-0 tiles the shared cache takes (see
+/// `TreeReader::stored_tile_min`).
+const RECENT_LEVEL0_TILES: u64 = 64;
+
 impl TreeReader {
     /// The size of the tree as of the last committed batch.
     pub fn size(&self) -> u64 {
@@ -258,7 +265,7 @@ impl TreeReader {
         if size == 0 {
             return Ok(crate::tree::empty_root());
         }
-        proof::range_hash(self, 0, size)
+        proof::range_hash(&Reads::new(self), 0, size)
     }
 
     /// The leaf hash of the entry at `index`.
@@ -280,7 +287,7 @@ impl TreeReader {
         if index >= size {
             return Err(TreeError::IndexOutOfRange { index, tree_size: size });
         }
-        proof::prove_inclusion(self, index, size)
+        proof::prove_inclusion(&Reads::new(self), index, size)
     }
 
     /// The consistency proof from the tree of `old_size` leaves to the tree
@@ -294,7 +301,7 @@ impl TreeReader {
         if old_size == 0 || old_size > new_size {
             return Err(TreeError::BadSizes { old_size, new_size });
         }
-        proof::prove_consistency(self, old_size, new_size)
+        proof::prove_consistency(&Reads::new(self), old_size, new_size)
     }
 
     /// The hashes of a hash tile, as stored (its width may exceed what a
@@ -308,15 +315,37 @@ impl TreeReader {
         Ok(Arc::new(data))
     }
 
-    /// The stored tile, from the cache if it holds at least `min_bytes`.
-    fn stored_tile_min(&self, level: u8, index: u64, min_bytes: usize) -> Result<Arc<Vec<u8>>, TreeError> {
+    /// The stored tile, from the shared cache or `memo` if either holds at
+    /// least `min_bytes` of it. A tile read from the store goes into the
+    /// shared cache if it is of level 1 or above (a few hundred at 10M
+    /// entries) or among the last [`RECENT_LEVEL0_TILES`] of level 0 (the
+    /// receipts of fresh entries read those); an older level-0 tile (random
+    /// reads, 39,000 of them at 10M entries) goes into `memo` only, so that
+    /// one proof reads it once without evicting the tiles every proof needs.
+    fn stored_tile_min(
+        &self,
+        level: u8,
+        index: u64,
+        min_bytes: usize,
+        memo: &TileMemo,
+    ) -> Result<Arc<Vec<u8>>, TreeError> {
         if let Some(t) = self.cache.get(level, index) {
             if t.len() >= min_bytes {
                 return Ok(t);
             }
         }
+        if let Some(t) = memo.get(level, index) {
+            if t.len() >= min_bytes {
+                return Ok(t);
+            }
+        }
         let data = self.stored_tile(level, index)?;
-        self.cache.put(level, index, data.clone());
+        let level0_tiles = self.size().div_ceil(W);
+        if level > 0 || index + RECENT_LEVEL0_TILES >= level0_tiles {
+            self.cache.put(level, index, data.clone());
+        } else {
+            memo.put(level, index, data.clone());
+        }
         Ok(data)
     }
 
@@ -335,7 +364,7 @@ impl TreeReader {
         match t.kind {
             TileKind::Hashes { level } => {
                 let want = t.width as usize * HASH_SIZE;
-                let data = self.stored_tile_min(level, t.index, want)?;
+                let data = self.stored_tile_min(level, t.index, want, &TileMemo::default())?;
                 if data.len() < want || data.len() % HASH_SIZE != 0 {
                     return Err(
                         StorageError::corrupt(format!("{} has {} bytes", t.path(), data.len())).into()
@@ -469,10 +498,10 @@ impl TreeReader {
     }
 }
 
-impl SubtreeSource for TreeReader {
-    type Error = TreeError;
-
-    fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
+impl TreeReader {
+    /// The hash of complete subtree `index` of `height`, reading tiles
+    /// through `memo`.
+    fn subtree_in(&self, height: u8, index: u64, memo: &TileMemo) -> Result<Hash, TreeError> {
         let level = height / TILE_HEIGHT;
         let r = height % TILE_HEIGHT;
         let first = index << r;
@@ -480,7 +509,7 @@ impl SubtreeSource for TreeReader {
         let tile_index = first / W;
         let offset = (first % W) as usize;
         let end = (offset + count) * HASH_SIZE;
-        let data = self.stored_tile_min(level, tile_index, end)?;
+        let data = self.stored_tile_min(level, tile_index, end, memo)?;
         if data.len() == EXPANDED * HASH_SIZE {
             let at = expanded_offset(r, offset >> r) * HASH_SIZE;
             return Ok(Hash::from_slice(&data[at..at + HASH_SIZE]).expect("32 bytes"));
@@ -503,6 +532,51 @@ impl SubtreeSource for TreeReader {
         let h = complete_root(&hashes);
         self.cache.put_subtree(height, index, h);
         Ok(h)
+    }
+}
+
+impl SubtreeSource for TreeReader {
+    type Error = TreeError;
+
+    fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
+        self.subtree_in(height, index, &TileMemo::default())
+    }
+}
+
+/// Tiles one read (a proof, a root) has fetched outside the shared cache;
+/// a proof needs several hashes from each tile on its path.
+#[derive(Default)]
+struct TileMemo(std::cell::RefCell<Vec<(u8, u64, TileBytes)>>);
+
+impl TileMemo {
+    fn get(&self, level: u8, index: u64) -> Option<Arc<Vec<u8>>> {
+        self.0.borrow().iter().find(|(l, i, _)| (*l, *i) == (level, index)).map(|(_, _, t)| t.clone())
+    }
+
+    fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
+        let mut tiles = self.0.borrow_mut();
+        tiles.retain(|(l, i, _)| (*l, *i) != (level, index));
+        tiles.push((level, index, data));
+    }
+}
+
+/// A reader with a [`TileMemo`], for one proof or root.
+struct Reads<'a> {
+    reader: &'a TreeReader,
+    memo: TileMemo,
+}
+
+impl<'a> Reads<'a> {
+    fn new(reader: &'a TreeReader) -> Self {
+        Self { reader, memo: TileMemo::default() }
+    }
+}
+
+impl SubtreeSource for Reads<'_> {
+    type Error = TreeError;
+
+    fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
+        self.reader.subtree_in(height, index, &self.memo)
     }
 }
 
@@ -777,6 +851,33 @@ mod tests {
             assert_eq!(r.root_at(size).unwrap(), root_of(&leaves[..size as usize]), "size {size}");
         }
         assert!(matches!(r.root_at(leaves.len() as u64 + 1), Err(TreeError::SizeBeyondTree { .. })));
+    }
+
+    #[test]
+    fn old_level0_tiles_are_read_per_proof_not_cached() {
+        // More full level-0 tiles than the shared cache takes from the
+        // right edge: proofs of old leaves read their tile through the
+        // proof's memo, and the shared cache keeps only recent level-0
+        // tiles and the upper levels.
+        let full = RECENT_LEVEL0_TILES + 6;
+        let (t, leaves) = build(&[full * W + 3]);
+        let r = t.reader();
+        let mem = InMemoryLeaves(&leaves);
+        let size = leaves.len() as u64;
+        let root = root_of(&leaves);
+        r.cache.clear(); // the writer cached what it wrote; start as a reader after a restart
+        for index in [0, 5 * W + 17, (full - 1) * W + 200, size - 1] {
+            let p = r.prove_inclusion(index, size).unwrap();
+            assert_eq!(p, proof::prove_inclusion(&mem, index, size).unwrap(), "index {index}");
+            check_inclusion(&leaves[index as usize], index, size, &p, &root).unwrap();
+        }
+        let cached: Vec<(u8, u64)> = r.cache.tiles.lock().unwrap().keys().copied().collect();
+        assert!(
+            !cached.contains(&(0, 0)) && !cached.contains(&(0, 5)),
+            "old level-0 tiles cached: {cached:?}"
+        );
+        assert!(cached.contains(&(0, full - 1)), "the newest full level-0 tile is cached: {cached:?}");
+        assert!(cached.contains(&(1, 0)), "level-1 tile cached: {cached:?}");
     }
 
     #[test]
