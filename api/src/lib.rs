@@ -261,6 +261,20 @@ impl Server {
     }
 }
 
+/// Threads of the blocking pool (tokio's default is 512). Its work is
+/// signature checks and storage reads, bound by the machine's cores; one
+/// thread per concurrent request grew the pool to dozens of threads, each
+/// keeping allocator pages (BENCHMARKS.md, "Ingest throughput").
+pub const BLOCKING_THREADS: usize = 16;
+
+/// The binaries' tokio runtime (multi-threaded, a bounded blocking pool).
+///
+/// # Errors
+/// If the runtime cannot be built.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(BLOCKING_THREADS).build()
+}
+
 /// The binaries' `main`: logs to stderr (level from `RUST_LOG`, default
 /// `info`), runs `run`, and turns an error into `name: error` and exit
 /// status 1.
