@@ -185,7 +185,14 @@ fn main() {
                     {
                         Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => (1, 0, 0),
                         Ok(r) if r.status().is_client_error() => (0, 1, 0),
-                        _ => (0, 0, 1),
+                        Ok(r) => {
+                            note_failure(format!("POST /entries: HTTP {}", r.status()));
+                            (0, 0, 1)
+                        }
+                        Err(e) => {
+                            note_failure(format!("POST /entries: {e}"));
+                            (0, 0, 1)
+                        }
                     }
                 } else {
                     post_batch(&client, &url_batch, chunk)
@@ -222,6 +229,9 @@ fn main() {
     println!("accepted {accepted} statements in {wall:.1}s: {rate:.0} statements/s (durable, 2-of-2 witnessed receipts)");
     println!("latency submission->receipt: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
     println!("rejected {}, failed {}", rejected.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    for f in FAILURES.lock().unwrap().iter() {
+        println!("  failure: {f}");
+    }
     println!(
         "server CPU {cpu:.1}s = {:.2} cores; RSS {rss_min}..{rss_max} MiB after warm-up, peak {peak} MiB",
         cpu / wall
@@ -243,26 +253,49 @@ fn main() {
     drop(log);
 }
 
+/// The first failures (neither accepted nor refused), printed at the end
+/// so that a failed count comes with its reasons.
+static FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note_failure(what: String) {
+    let mut f = FAILURES.lock().unwrap();
+    if f.len() < 5 {
+        f.push(what);
+    }
+}
+
 /// Posts a batch; returns (registered or present, refused, failed).
 fn post_batch(client: &reqwest::blocking::Client, url: &str, chunk: &[Vec<u8>]) -> (usize, usize, usize) {
     let body = cbor::encode(&Value::Array(chunk.iter().map(|b| Value::Bytes(b.clone())).collect()));
+    let failed = |what: String| {
+        note_failure(format!("POST /entries/batch: {what}"));
+        (0, 0, chunk.len())
+    };
     let resp = match client.post(url).header("content-type", "application/cbor").body(body).send() {
         Ok(r) => r,
-        Err(_) => return (0, 0, chunk.len()),
+        Err(e) => return failed(e.to_string()),
     };
-    if !resp.status().is_success() {
-        return (0, 0, chunk.len());
+    let status = resp.status();
+    let body = match resp.bytes() {
+        Ok(b) => b,
+        Err(e) => return failed(format!("HTTP {status}, body: {e}")),
+    };
+    if !status.is_success() {
+        return failed(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
     }
-    let Ok(results) = resp.bytes().map(|b| serde_json::from_slice::<Vec<serde_json::Value>>(&b)) else {
-        return (0, 0, chunk.len());
+    let results = match serde_json::from_slice::<Vec<serde_json::Value>>(&body) {
+        Ok(r) => r,
+        Err(e) => return failed(format!("results not JSON: {e}")),
     };
-    let Ok(results) = results else { return (0, 0, chunk.len()) };
     let mut counts = (0, 0, 0);
     for r in results {
         match r["status"].as_u64() {
             Some(200 | 201) => counts.0 += 1,
             Some(s) if (400..500).contains(&s) => counts.1 += 1,
-            _ => counts.2 += 1,
+            _ => {
+                note_failure(format!("batch item: {r}"));
+                counts.2 += 1
+            }
         }
     }
     counts
