@@ -200,6 +200,40 @@ pub mod conformance {
         range_is_ordered_bounded_and_limited(fresh().as_ref());
         prefix_end_bounds_a_prefix_scan(fresh().as_ref());
         empty_values_are_kept(fresh().as_ref());
+        readers_see_whole_batches(fresh().as_ref());
+    }
+
+    /// A reader never sees part of a batch: a writer moves a record between
+    /// two keys (one batch deletes one and puts the other) while readers
+    /// scan both; every scan must find exactly one.
+    fn readers_see_whole_batches(s: &dyn Store) {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+        let mut b = Batch::new();
+        b.put(&b"move/a"[..], &b"x"[..]);
+        s.commit(&b).unwrap();
+        let (done, scans) = (AtomicBool::new(false), AtomicU64::new(0));
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    while !done.load(Relaxed) {
+                        let found = s.range(b"move/", b"move0", 10, false).unwrap();
+                        assert_eq!(found.len(), 1, "a scan saw part of a batch: {found:?}");
+                        scans.fetch_add(1, Relaxed);
+                    }
+                });
+            }
+            let mut i = 0u64;
+            while i < 3000 || (scans.load(Relaxed) < 3000 && i < 200_000) {
+                let (from, to): (&[u8], &[u8]) =
+                    if i % 2 == 0 { (b"move/a", b"move/b") } else { (b"move/b", b"move/a") };
+                let mut b = Batch::new();
+                b.delete(from);
+                b.put(to, &b"x"[..]);
+                s.commit(&b).unwrap();
+                i += 1;
+            }
+            done.store(true, Relaxed);
+        });
     }
 
     fn get_put_delete(s: &dyn Store) {
