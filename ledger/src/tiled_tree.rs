@@ -403,16 +403,22 @@ impl TreeReader {
         while i < end {
             let n = i / W;
             let bundle_end = ((n + 1) * W).min(end);
+            let part = (i - n * W) as usize..(bundle_end - n * W) as usize;
             if let Some(entries) = self.full_bundle(n)? {
-                out.extend_from_slice(&entries[(i - n * W) as usize..(bundle_end - n * W) as usize]);
+                out.extend_from_slice(&entries[part]);
             } else {
                 let recs = self.store.range(&pending_key(i), &pending_key(bundle_end), W as usize, false)?;
-                if recs.len() as u64 != bundle_end - i {
+                if recs.len() as u64 == bundle_end - i {
+                    out.extend(recs.into_iter().map(|(_, v)| v));
+                } else if let Some(entries) = self.full_bundle(n)? {
+                    // The writer filled the bundle between the two reads:
+                    // one batch wrote it and removed its pending records.
+                    out.extend_from_slice(&entries[part]);
+                } else {
                     return Err(
                         StorageError::corrupt(format!("entries {i}..{bundle_end} are missing")).into()
                     );
                 }
-                out.extend(recs.into_iter().map(|(_, v)| v));
             }
             i = bundle_end;
         }
@@ -851,6 +857,61 @@ mod tests {
             assert_eq!(r.root_at(size).unwrap(), root_of(&leaves[..size as usize]), "size {size}");
         }
         assert!(matches!(r.root_at(leaves.len() as u64 + 1), Err(TreeError::SizeBeyondTree { .. })));
+    }
+
+    /// A store that answers "absent" to the first read of one key, as if
+    /// that read had happened just before a writer's batch created it.
+    struct FirstReadMisses {
+        inner: Arc<dyn Store>,
+        key: Vec<u8>,
+        missed: std::sync::atomic::AtomicBool,
+    }
+
+    impl Store for FirstReadMisses {
+        fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+            if key == self.key && !self.missed.swap(true, Ordering::SeqCst) {
+                return Ok(None);
+            }
+            self.inner.get(key)
+        }
+        fn range(
+            &self,
+            start: &[u8],
+            end: &[u8],
+            limit: usize,
+            reverse: bool,
+        ) -> Result<crate::storage::Records, StorageError> {
+            self.inner.range(start, end, limit, reverse)
+        }
+        fn commit(&self, batch: &Batch) -> Result<(), StorageError> {
+            self.inner.commit(batch)
+        }
+        fn flush(&self) -> Result<(), StorageError> {
+            self.inner.flush()
+        }
+        fn size_on_disk(&self) -> u64 {
+            self.inner.size_on_disk()
+        }
+    }
+
+    #[test]
+    fn an_entry_read_while_its_bundle_fills_is_found() {
+        // The reader looks for the full bundle (not there yet), the writer
+        // fills it (moving the pending records into it), and the reader
+        // then finds no pending records: it must read the bundle, not
+        // report the entries missing (seen as 500s on receipts under load).
+        let (t, _) = build(&[W + 10]);
+        let inner = t.reader().store().clone();
+        let store = Arc::new(FirstReadMisses {
+            inner,
+            key: bundle_key(0),
+            missed: std::sync::atomic::AtomicBool::new(false),
+        });
+        let reader = TiledTree::open(store.clone()).unwrap().reader().clone();
+        assert!(!store.missed.load(Ordering::SeqCst), "opening did not read the bundle");
+        assert_eq!(reader.entry(17).unwrap(), entry(17));
+        assert!(store.missed.load(Ordering::SeqCst), "the first bundle read missed");
+        assert_eq!(reader.entries(250, W + 3).unwrap(), (250..W + 3).map(entry).collect::<Vec<_>>());
     }
 
     #[test]
