@@ -186,7 +186,12 @@ fn main() {
                         Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => (1, 0, 0),
                         Ok(r) if r.status().is_client_error() => (0, 1, 0),
                         Ok(r) => {
-                            note_failure(format!("POST /entries: HTTP {}", r.status()));
+                            let status = r.status();
+                            let body = r.text().unwrap_or_default();
+                            note_failure(format!(
+                                "POST /entries: HTTP {status}: {}",
+                                &body[..body.len().min(300)]
+                            ));
                             (0, 0, 1)
                         }
                         Err(e) => {
@@ -242,6 +247,14 @@ fn main() {
         rate / (2.0 * single)
     );
     println!("published tree size {published}");
+    let server_log = log.server_log();
+    let errors: Vec<&str> = server_log.lines().filter(|l| l.contains("ERROR")).collect();
+    if !errors.is_empty() {
+        println!("server logged {} errors; the first:", errors.len());
+        for e in errors.iter().take(5) {
+            println!("  {e}");
+        }
+    }
     println!(
         "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} rss_peak_mib={peak}",
         rate / single,
