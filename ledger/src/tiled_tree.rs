@@ -274,7 +274,7 @@ impl TreeReader {
         if index >= tree_size {
             return Err(TreeError::IndexOutOfRange { index, tree_size });
         }
-        self.subtree(0, index)
+        self.subtree_in(0, index, &TileMemo::default())
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
@@ -538,14 +538,6 @@ impl TreeReader {
         let h = complete_root(&hashes);
         self.cache.put_subtree(height, index, h);
         Ok(h)
-    }
-}
-
-impl SubtreeSource for TreeReader {
-    type Error = TreeError;
-
-    fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
-        self.subtree_in(height, index, &TileMemo::default())
     }
 }
 

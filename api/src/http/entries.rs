@@ -87,7 +87,7 @@ async fn collect_limited(mut body: Body, limit: usize) -> Result<Option<Bytes>, 
         let Ok(data) = frame.map_err(|_| ())?.into_data() else { continue };
         if buf.len() + data.len() > limit {
             let seen = (buf.len() + data.len()) as u64;
-            drain(body, limit as u64 + DRAIN_MAX - seen.min(limit as u64 + DRAIN_MAX)).await;
+            drain(body, (limit as u64 + DRAIN_MAX).saturating_sub(seen)).await;
             return Ok(None);
         }
         buf.extend_from_slice(&data);
