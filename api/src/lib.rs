@@ -143,7 +143,10 @@ fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
             (
                 p,
                 Box::new(move || {
-                    Ok(Box::new(FjallStore::open(&path, &FjallConfig { cache_capacity: cache })?))
+                    Ok(Box::new(FjallStore::open(
+                        &path,
+                        &FjallConfig { cache_capacity: cache, ..FjallConfig::default() },
+                    )?))
                 }),
             )
         }

@@ -77,8 +77,11 @@ impl Replay {
     /// # Errors
     /// [`ClientError::Store`].
     pub fn open_dir(dir: &Path, origin: &str) -> Result<Replay, ClientError> {
-        let store = FjallStore::open(dir, &FjallConfig { cache_capacity: REPLAY_CACHE_BYTES })
-            .map_err(|e| ClientError::Store { source: e.into() })?;
+        let store = FjallStore::open(
+            dir,
+            &FjallConfig { cache_capacity: REPLAY_CACHE_BYTES, ..FjallConfig::default() },
+        )
+        .map_err(|e| ClientError::Store { source: e.into() })?;
         Replay::open(Arc::new(store), origin)
     }
 

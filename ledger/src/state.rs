@@ -20,6 +20,7 @@
 use crate::cbor::{self, Limits, Value};
 use crate::governance::Registry;
 use crate::storage::{prefix_end, Batch, StorageError, Store};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -191,20 +192,43 @@ impl StateView for StoredState {
 /// Changes made by entries not yet committed, layered over a [`StateView`]:
 /// statements in one batch see the effects of the ones before them, exactly
 /// as a replay applying entries one at a time does.
+///
+/// Object and event records read from the base are remembered for the
+/// batch, absent ones included: the rules look an event's objects up and
+/// applying the accepted event looks them up again, and a miss costs a
+/// store lookup through every table of the LSM tree.
 pub struct PendingState<'a> {
     base: &'a dyn StateView,
-    objects: HashMap<String, ObjectRecord>,
-    events: HashMap<String, EventRecord>,
+    objects: Memo<ObjectRecord>,
+    events: Memo<EventRecord>,
     statements: HashMap<[u8; 32], u64>,
     batch: Batch,
+}
+
+/// Records by identifier: written in this batch, or read from the base
+/// (`None`: not there).
+type Memo<T> = RefCell<HashMap<String, Option<T>>>;
+
+/// The record for `id`: from the memo, else from `read` (remembered).
+fn memoized<T: Clone>(
+    memo: &Memo<T>,
+    id: &str,
+    read: impl FnOnce() -> Result<Option<T>, StorageError>,
+) -> Result<Option<T>, StorageError> {
+    if let Some(r) = memo.borrow().get(id) {
+        return Ok(r.clone());
+    }
+    let r = read()?;
+    memo.borrow_mut().insert(id.to_owned(), r.clone());
+    Ok(r)
 }
 
 impl<'a> PendingState<'a> {
     pub fn new(base: &'a dyn StateView) -> Self {
         Self {
             base,
-            objects: HashMap::new(),
-            events: HashMap::new(),
+            objects: RefCell::default(),
+            events: RefCell::default(),
             statements: HashMap::new(),
             batch: Batch::new(),
         }
@@ -212,12 +236,12 @@ impl<'a> PendingState<'a> {
 
     pub fn put_object(&mut self, id: &str, rec: ObjectRecord) {
         self.batch.put(key(PREFIX_OBJECT, id.as_bytes()), rec.encode());
-        self.objects.insert(id.to_owned(), rec);
+        self.objects.get_mut().insert(id.to_owned(), Some(rec));
     }
 
     pub fn put_event(&mut self, event_id: &str, rec: EventRecord) {
         self.batch.put(key(PREFIX_EVENT, event_id.as_bytes()), rec.encode());
-        self.events.insert(event_id.to_owned(), rec);
+        self.events.get_mut().insert(event_id.to_owned(), Some(rec));
     }
 
     pub fn put_mention(&mut self, id: &str, index: u64) {
@@ -254,17 +278,11 @@ impl<'a> PendingState<'a> {
 
 impl StateView for PendingState<'_> {
     fn object(&self, id: &str) -> Result<Option<ObjectRecord>, StorageError> {
-        match self.objects.get(id) {
-            Some(r) => Ok(Some(r.clone())),
-            None => self.base.object(id),
-        }
+        memoized(&self.objects, id, || self.base.object(id))
     }
 
     fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StorageError> {
-        match self.events.get(event_id) {
-            Some(r) => Ok(Some(r.clone())),
-            None => self.base.event(event_id),
-        }
+        memoized(&self.events, event_id, || self.base.event(event_id))
     }
 
     fn statement_index(&self, statement_id: &[u8; 32]) -> Result<Option<u64>, StorageError> {
@@ -303,6 +321,46 @@ mod tests {
         assert_eq!(stored.mentions("urn:x", 4, 10).unwrap(), vec![9]);
         assert_eq!(stored.mentions("urn:", 0, 10).unwrap(), Vec::<u64>::new());
         assert_eq!(stored.statement_index(&[1; 32]).unwrap(), Some(3));
+    }
+
+    /// A base that counts the lookups that reach it.
+    struct Counting<'a>(&'a StoredState, std::cell::Cell<usize>);
+
+    impl StateView for Counting<'_> {
+        fn object(&self, id: &str) -> Result<Option<ObjectRecord>, StorageError> {
+            self.1.set(self.1.get() + 1);
+            self.0.object(id)
+        }
+        fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StorageError> {
+            self.1.set(self.1.get() + 1);
+            self.0.event(event_id)
+        }
+        fn statement_index(&self, statement_id: &[u8; 32]) -> Result<Option<u64>, StorageError> {
+            self.0.statement_index(statement_id)
+        }
+    }
+
+    #[test]
+    fn a_batch_reads_each_record_from_the_base_once_and_sees_its_own_writes() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let stored = StoredState::new(store.clone());
+        let old = EventRecord { index: 1, issuer: "a".into(), declared_at: None };
+        let mut b = PendingState::new(&stored);
+        b.put_event("e-old", old.clone());
+        store.commit(&b.into_batch()).unwrap();
+
+        let base = Counting(&stored, std::cell::Cell::new(0));
+        let mut p = PendingState::new(&base);
+        assert_eq!(p.event("e-old").unwrap(), Some(old.clone()));
+        assert_eq!(p.event("e-old").unwrap(), Some(old));
+        assert_eq!(p.object("urn:new").unwrap(), None);
+        assert_eq!(p.object("urn:new").unwrap(), None);
+        assert_eq!(base.1.get(), 2, "one base read per record, absent ones included");
+        // A remembered absence gives way to a write in the same batch.
+        let rec = ObjectRecord { first_index: 4, first_issuer: "b".into(), ..Default::default() };
+        p.put_object("urn:new", rec.clone());
+        assert_eq!(p.object("urn:new").unwrap(), Some(rec));
+        assert_eq!(base.1.get(), 2);
     }
 
     #[test]

@@ -24,11 +24,19 @@ use std::path::Path;
 pub struct FjallConfig {
     /// Block cache, in bytes. Default 64 MiB.
     pub cache_capacity: u64,
+    /// Background threads that flush memtables and compact tables.
+    /// Default 1. fjall 3.1 defaults to one per core (up to 4), but with
+    /// more than one, its first worker hands every compaction request back
+    /// to the queue and takes it again while another worker compacts: a
+    /// busy loop that took 13 % of the server's CPU under ingest load on
+    /// two cores. One worker gave 7.5 % more statements/s and a lower p99
+    /// (BENCHMARKS.md, "Ingest").
+    pub worker_threads: usize,
 }
 
 impl Default for FjallConfig {
     fn default() -> Self {
-        Self { cache_capacity: 64 << 20 }
+        Self { cache_capacity: 64 << 20, worker_threads: 1 }
     }
 }
 
@@ -55,6 +63,7 @@ impl FjallStore {
             // Batches reach the journal file at commit and become durable
             // only at flush(), which the log calls before signing.
             .manual_journal_persist(true)
+            .worker_threads(config.worker_threads.max(1))
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
         let keyspace = db

@@ -863,7 +863,10 @@ fn main() -> anyhow::Result<()> {
     // One way to open the store, for the build and for the cold reopen.
     let open = |dir: &std::path::Path| -> anyhow::Result<Arc<dyn Store>> {
         Ok(if engine == "fjall" {
-            Arc::new(FjallStore::open(dir, &FjallConfig { cache_capacity: cache_bytes })?)
+            Arc::new(FjallStore::open(
+                dir,
+                &FjallConfig { cache_capacity: cache_bytes, ..FjallConfig::default() },
+            )?)
         } else {
             Arc::new(SledStore::open(dir, &SledConfig { cache_capacity: cache_bytes })?)
         })
