@@ -13,6 +13,7 @@ use axum::Json;
 use http_body_util::BodyExt as _;
 use provlog_ledger::cbor::{self, Limits};
 use provlog_ledger::entry::Entry;
+use provlog_ledger::governance::Registry;
 use provlog_ledger::log::Outcome;
 use provlog_ledger::state::StateView;
 use provlog_ledger::statement::{Statement, StatementId, MAX_STATEMENT_SIZE};
@@ -131,49 +132,38 @@ impl App {
         Ok(())
     }
 
-    /// Verifies what can be verified before sequencing (on a blocking
-    /// thread: this is the expensive part) and charges each verified
-    /// issuer's rate limit.
+    /// Verifies what can be verified before sequencing and charges each
+    /// verified issuer's rate limit. A single statement is verified on the
+    /// request's own thread (about 40 µs of CPU, less than handing it to
+    /// the blocking pool and back costs); larger requests are split over
+    /// blocking threads so that they use every core.
     async fn prepare(
         &self,
         statements: Vec<Statement>,
         headers: &HeaderMap,
     ) -> Result<Vec<Statement>, Problem> {
         let registry = self.sequencer.shared().registry.read().expect("lock").clone();
-        let chunk = statements.len().div_ceil(4).max(64);
-        let mut tasks = Vec::new();
-        let mut rest = statements;
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(chunk));
-            let part = std::mem::replace(&mut rest, tail);
-            let registry = registry.clone();
-            tasks.push(tokio::task::spawn_blocking(move || {
-                part.into_iter()
-                    .map(|mut s| {
-                        // The sequencer re-parses only if this fails (and
-                        // then refuses the statement with the same error).
-                        if s.content_type() == provlog_ledger::statement::CONTENT_TYPE_EPCIS {
-                            let _ = s.prepare_event();
-                        }
-                        let mut issuer_verified = false;
-                        for i in 0..s.signers().len() {
-                            let kid = s.signers()[i].kid;
-                            if let Some(key) = registry.public_key(&kid).copied() {
-                                let ok = s.preverify(i, &key).is_ok();
-                                if i == 0 && ok {
-                                    issuer_verified =
-                                        registry.key(&kid).is_some_and(|r| r.partner == s.iss());
-                                }
-                            }
-                        }
-                        (s, issuer_verified)
-                    })
-                    .collect::<Vec<_>>()
-            }));
-        }
+        let verified = if statements.len() <= 1 {
+            vec![preverify_all(statements, &registry)]
+        } else {
+            let chunk = statements.len().div_ceil(4).max(64);
+            let mut tasks = Vec::new();
+            let mut rest = statements;
+            while !rest.is_empty() {
+                let tail = rest.split_off(rest.len().min(chunk));
+                let part = std::mem::replace(&mut rest, tail);
+                let registry = registry.clone();
+                tasks.push(tokio::task::spawn_blocking(move || preverify_all(part, &registry)));
+            }
+            let mut parts = Vec::with_capacity(tasks.len());
+            for t in tasks {
+                parts.push(t.await.map_err(|_| internal("verification task failed"))?);
+            }
+            parts
+        };
         let mut out = Vec::new();
-        for t in tasks {
-            for (s, verified) in t.await.map_err(|_| internal("verification task failed"))? {
+        for part in verified {
+            for (s, verified) in part {
                 if verified {
                     if let Err(wait) = self.partner_limits.take(&s.iss().to_owned(), 1) {
                         self.metrics.refuse("rate-limited");
@@ -495,4 +485,31 @@ pub async fn status(
         .into_response())
     })();
     r.map_err(|p: Problem| p.for_request(&headers))
+}
+
+/// Parses each EPCIS payload and checks each signature whose key the
+/// registry knows, keeping the results in the statements for the
+/// sequencer (which re-checks only what failed here, and then refuses the
+/// statement with the same error). Returns each statement with whether its
+/// issuer's own signature verified under one of the issuer's keys.
+fn preverify_all(statements: Vec<Statement>, registry: &Registry) -> Vec<(Statement, bool)> {
+    statements
+        .into_iter()
+        .map(|mut s| {
+            if s.content_type() == provlog_ledger::statement::CONTENT_TYPE_EPCIS {
+                let _ = s.prepare_event();
+            }
+            let mut issuer_verified = false;
+            for i in 0..s.signers().len() {
+                let kid = s.signers()[i].kid;
+                if let Some(key) = registry.public_key(&kid).copied() {
+                    let ok = s.preverify(i, &key).is_ok();
+                    if i == 0 && ok {
+                        issuer_verified = registry.key(&kid).is_some_and(|r| r.partner == s.iss());
+                    }
+                }
+            }
+            (s, issuer_verified)
+        })
+        .collect()
 }

@@ -116,7 +116,14 @@ fn main() {
         .iter()
         .map(|p| log.govern(Action::AddPartner { partner: p.spec() }, &[0, 1]).as_bytes().to_vec())
         .collect();
-    let (ok, _, _) = post_batch(&log.client, &log.url("/entries/batch"), &governance);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .expect("an HTTP client");
+    let (ok, _, _) = runtime.block_on(post_batch(&client, &log.url("/entries/batch"), &governance));
     assert_eq!(ok, partners.len(), "every partner registered");
     eprintln!("registered {} partners through governance", partners.len());
 
@@ -151,69 +158,49 @@ fn main() {
             }
         })
     };
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
-        let (statements, next, accepted, rejected, failed, latencies) = (
-            statements.clone(),
-            next.clone(),
-            accepted.clone(),
-            rejected.clone(),
-            failed.clone(),
-            latencies.clone(),
-        );
-        let (url_one, url_batch) = (log.url("/entries"), log.url("/entries/batch"));
-        let (k, deadline) = (args.per_request, start + args.duration);
-        workers.push(std::thread::spawn(move || {
-            let client = provlog_tests::server::client();
-            let mut mine = Vec::new();
-            loop {
-                if Instant::now() >= deadline {
-                    break;
-                }
-                let i = next.fetch_add(k, Ordering::Relaxed);
-                if i >= statements.len() {
-                    break;
-                }
-                let chunk = &statements[i..(i + k).min(statements.len())];
-                let t = Instant::now();
-                let (ok, bad, err) = if k == 1 {
-                    match client
-                        .post(&url_one)
-                        .header("content-type", "application/cose")
-                        .body(chunk[0].clone())
-                        .send()
-                    {
-                        Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => (1, 0, 0),
-                        Ok(r) if r.status().is_client_error() => (0, 1, 0),
-                        Ok(r) => {
-                            let status = r.status();
-                            let body = r.text().unwrap_or_default();
-                            note_failure(format!(
-                                "POST /entries: HTTP {status}: {}",
-                                &body[..body.len().min(300)]
-                            ));
-                            (0, 0, 1)
-                        }
-                        Err(e) => {
-                            note_failure(format!("POST /entries: {e}"));
-                            (0, 0, 1)
-                        }
+    // The clients: tasks on one thread of the generator's own runtime, each
+    // with a kept-alive connection, as a partner's system would hold one.
+    let (url_one, url_batch) = (log.url("/entries"), log.url("/entries/batch"));
+    let (k, deadline) = (args.per_request, start + args.duration);
+    runtime.block_on(async {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..args.concurrency {
+            let (statements, next, accepted, rejected, failed, latencies) = (
+                statements.clone(),
+                next.clone(),
+                accepted.clone(),
+                rejected.clone(),
+                failed.clone(),
+                latencies.clone(),
+            );
+            let (client, url_one, url_batch) = (client.clone(), url_one.clone(), url_batch.clone());
+            workers.spawn(async move {
+                let mut mine = Vec::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(k, Ordering::Relaxed);
+                    if i >= statements.len() {
+                        break;
                     }
-                } else {
-                    post_batch(&client, &url_batch, chunk)
-                };
-                let micros = t.elapsed().as_micros() as u64;
-                mine.extend(std::iter::repeat_n(micros, ok));
-                accepted.fetch_add(ok as u64, Ordering::Relaxed);
-                rejected.fetch_add(bad as u64, Ordering::Relaxed);
-                failed.fetch_add(err as u64, Ordering::Relaxed);
-            }
-            latencies.lock().unwrap().extend(mine);
-        }));
-    }
-    for w in workers {
-        w.join().expect("worker");
-    }
+                    let chunk = &statements[i..(i + k).min(statements.len())];
+                    let t = Instant::now();
+                    let (ok, bad, err) = if k == 1 {
+                        post_one(&client, &url_one, &chunk[0]).await
+                    } else {
+                        post_batch(&client, &url_batch, chunk).await
+                    };
+                    let micros = t.elapsed().as_micros() as u64;
+                    mine.extend(std::iter::repeat_n(micros, ok));
+                    accepted.fetch_add(ok as u64, Ordering::Relaxed);
+                    rejected.fetch_add(bad as u64, Ordering::Relaxed);
+                    failed.fetch_add(err as u64, Ordering::Relaxed);
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+        while let Some(w) = workers.join_next().await {
+            w.expect("worker");
+        }
+    });
     let wall = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu0;
     done.store(true, Ordering::Relaxed);
@@ -277,36 +264,71 @@ fn note_failure(what: String) {
     }
 }
 
+/// Posts one statement; returns (registered or present, refused, failed).
+async fn post_one(client: &reqwest::Client, url: &str, statement: &[u8]) -> (usize, usize, usize) {
+    let sent = client.post(url).header("content-type", "application/cose").body(statement.to_vec()).send();
+    match sent.await {
+        Ok(r) if r.status().as_u16() == 201 || r.status().as_u16() == 200 => {
+            // Read the receipt: the statement counts once its answer is in.
+            match r.bytes().await {
+                Ok(_) => (1, 0, 0),
+                Err(e) => {
+                    note_failure(format!("POST /entries: body: {e}"));
+                    (0, 0, 1)
+                }
+            }
+        }
+        Ok(r) if r.status().is_client_error() => (0, 1, 0),
+        Ok(r) => {
+            let status = r.status();
+            let body = r.text().await.unwrap_or_default();
+            note_failure(format!("POST /entries: HTTP {status}: {}", &body[..body.len().min(300)]));
+            (0, 0, 1)
+        }
+        Err(e) => {
+            note_failure(format!("POST /entries: {e}"));
+            (0, 0, 1)
+        }
+    }
+}
+
+/// One result of `POST /entries/batch` (`spec/http-api.md`); the rest of
+/// it (receipt, problem) is skipped unread.
+#[derive(serde::Deserialize)]
+struct BatchItem {
+    status: Option<u64>,
+}
+
 /// Posts a batch; returns (registered or present, refused, failed).
-fn post_batch(client: &reqwest::blocking::Client, url: &str, chunk: &[Vec<u8>]) -> (usize, usize, usize) {
+async fn post_batch(client: &reqwest::Client, url: &str, chunk: &[Vec<u8>]) -> (usize, usize, usize) {
     let body = cbor::encode(&Value::Array(chunk.iter().map(|b| Value::Bytes(b.clone())).collect()));
     let failed = |what: String| {
         note_failure(format!("POST /entries/batch: {what}"));
         (0, 0, chunk.len())
     };
-    let resp = match client.post(url).header("content-type", "application/cbor").body(body).send() {
+    let resp = match client.post(url).header("content-type", "application/cbor").body(body).send().await {
         Ok(r) => r,
         Err(e) => return failed(e.to_string()),
     };
     let status = resp.status();
-    let body = match resp.bytes() {
+    let body = match resp.bytes().await {
         Ok(b) => b,
         Err(e) => return failed(format!("HTTP {status}, body: {e}")),
     };
     if !status.is_success() {
         return failed(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
     }
-    let results = match serde_json::from_slice::<Vec<serde_json::Value>>(&body) {
+    let results = match serde_json::from_slice::<Vec<BatchItem>>(&body) {
         Ok(r) => r,
         Err(e) => return failed(format!("results not JSON: {e}")),
     };
     let mut counts = (0, 0, 0);
     for r in results {
-        match r["status"].as_u64() {
+        match r.status {
             Some(200 | 201) => counts.0 += 1,
             Some(s) if (400..500).contains(&s) => counts.1 += 1,
-            _ => {
-                note_failure(format!("batch item: {r}"));
+            other => {
+                note_failure(format!("batch item with status {other:?}"));
                 counts.2 += 1
             }
         }
