@@ -117,13 +117,7 @@ fn main() {
         .map(|p| log.govern(Action::AddPartner { partner: p.spec() }, &[0, 1]).as_bytes().to_vec())
         .collect();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .expect("an HTTP client");
-    let (ok, _, _) = runtime.block_on(post_batch(&client, &log.url("/entries/batch"), &governance));
+    let (ok, _, _) = runtime.block_on(post_batch(&http_client(1), &log.url("/entries/batch"), &governance));
     assert_eq!(ok, partners.len(), "every partner registered");
     eprintln!("registered {} partners through governance", partners.len());
 
@@ -162,6 +156,7 @@ fn main() {
     // with a kept-alive connection, as a partner's system would hold one.
     let (url_one, url_batch) = (log.url("/entries"), log.url("/entries/batch"));
     let (k, deadline) = (args.per_request, start + args.duration);
+    let client = http_client(args.concurrency);
     runtime.block_on(async {
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..args.concurrency {
@@ -262,6 +257,20 @@ fn note_failure(what: String) {
     if f.len() < 5 {
         f.push(what);
     }
+}
+
+/// A client keeping up to `connections` connections alive. Created when
+/// its load starts: the server closes a connection left idle for longer
+/// than its header read timeout (pre-signing takes longer), and a pooled
+/// connection found closed fails the request sent on it.
+fn http_client(connections: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(connections)
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// Posts one statement; returns (registered or present, refused, failed).
