@@ -62,13 +62,15 @@ fi
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "${AS[@]}" "$PGBIN/initdb" -D "$WORK/pgdata" -U postgres --auth=trust --encoding=UTF8 --no-locale >"$WORK/initdb.log"
 # Loopback only; sockets in the data directory. Memory and WAL sized for a
-# bulk ingest, as anyone running it for this would; durability untouched.
+# bulk ingest, as anyone running it for this would, and a connection for
+# each client (bench_pg holds one per client); durability untouched.
 cat >>"$WORK/pgdata/postgresql.conf" <<EOF
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$WORK/pgdata'
 shared_buffers = 512MB
 max_wal_size = 2GB
+max_connections = $(( C + 10 > 100 ? C + 10 : 100 ))
 EOF
 "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/pgdata/server.log" -w start >/dev/null
 stop() {
