@@ -195,8 +195,8 @@ impl StateView for StoredState {
 ///
 /// Object and event records read from the base are remembered for the
 /// batch, absent ones included: the rules look an event's objects up and
-/// applying the accepted event looks them up again, and a miss costs a
-/// store lookup through every table of the LSM tree.
+/// applying the accepted event looks them up again, and a lookup of a key
+/// that is not there probes the filter of every table of the LSM tree.
 pub struct PendingState<'a> {
     base: &'a dyn StateView,
     objects: Memo<ObjectRecord>,
@@ -361,6 +361,32 @@ mod tests {
         p.put_object("urn:new", rec.clone());
         assert_eq!(p.object("urn:new").unwrap(), Some(rec));
         assert_eq!(base.1.get(), 2);
+    }
+
+    /// A base whose first object lookup fails.
+    struct FailsOnce(std::cell::Cell<bool>);
+
+    impl StateView for FailsOnce {
+        fn object(&self, _: &str) -> Result<Option<ObjectRecord>, StorageError> {
+            if self.0.replace(false) {
+                return Err(StorageError::corrupt("first read fails"));
+            }
+            Ok(Some(ObjectRecord { first_index: 1, first_issuer: "a".into(), ..Default::default() }))
+        }
+        fn event(&self, _: &str) -> Result<Option<EventRecord>, StorageError> {
+            Ok(None)
+        }
+        fn statement_index(&self, _: &[u8; 32]) -> Result<Option<u64>, StorageError> {
+            Ok(None)
+        }
+    }
+
+    #[test]
+    fn a_failed_base_read_is_not_remembered() {
+        let base = FailsOnce(std::cell::Cell::new(true));
+        let p = PendingState::new(&base);
+        assert!(p.object("urn:x").is_err());
+        assert_eq!(p.object("urn:x").unwrap().map(|r| r.first_index), Some(1));
     }
 
     #[test]

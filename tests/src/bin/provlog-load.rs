@@ -259,10 +259,12 @@ fn note_failure(what: String) {
     }
 }
 
-/// A client keeping up to `connections` connections alive. Created when
-/// its load starts: the server closes a connection left idle for longer
-/// than its header read timeout (pre-signing takes longer), and a pooled
-/// connection found closed fails the request sent on it.
+/// A client keeping up to `connections` connections alive, created when
+/// its load starts. The server closes a connection left idle for longer
+/// than its header read timeout, which pre-signing takes; the generator's
+/// runtime does not run between loads, so its pool would not notice, and
+/// the request sent on such a connection would fail. Hence a new client
+/// per load and a short idle timeout.
 fn http_client(connections: usize) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -287,7 +289,11 @@ async fn post_one(client: &reqwest::Client, url: &str, statement: &[u8]) -> (usi
                 }
             }
         }
-        Ok(r) if r.status().is_client_error() => (0, 1, 0),
+        Ok(r) if r.status().is_client_error() => {
+            // Read the answer, so that the connection is kept.
+            let _ = r.bytes().await;
+            (0, 1, 0)
+        }
         Ok(r) => {
             let status = r.status();
             let body = r.text().await.unwrap_or_default();
@@ -301,11 +307,13 @@ async fn post_one(client: &reqwest::Client, url: &str, statement: &[u8]) -> (usi
     }
 }
 
-/// One result of `POST /entries/batch` (`spec/http-api.md`); the rest of
-/// it (receipt, problem) is skipped unread.
+/// One result of `POST /entries/batch` (`spec/http-api.md`); the receipt
+/// is skipped unread.
 #[derive(serde::Deserialize)]
 struct BatchItem {
     status: Option<u64>,
+    problem: Option<serde_json::Value>,
+    location: Option<String>,
 }
 
 /// Posts a batch; returns (registered or present, refused, failed).
@@ -337,7 +345,9 @@ async fn post_batch(client: &reqwest::Client, url: &str, chunk: &[Vec<u8>]) -> (
             Some(200 | 201) => counts.0 += 1,
             Some(s) if (400..500).contains(&s) => counts.1 += 1,
             other => {
-                note_failure(format!("batch item with status {other:?}"));
+                let problem = r.problem.map(|p| p.to_string()).unwrap_or_default();
+                let location = r.location.unwrap_or_default();
+                note_failure(format!("batch item with status {other:?} {location} {problem}"));
                 counts.2 += 1
             }
         }
