@@ -211,6 +211,11 @@ impl TestWitness {
         self.child.lock().expect("lock").as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
+    /// The process ID, while started.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().expect("lock").as_ref().map(|c| c.id())
+    }
+
     /// Starts `provlog-witness` for the log `origin`/`log_vkey` from its data
     /// directory, and waits for its "listening" line.
     ///

@@ -11,7 +11,8 @@
 //!
 //! It prints accepted statements/s, p50/p99/max submission-to-receipt
 //! latency (a request's latency applies to each statement in it), rejected
-//! and failed counts, the server's CPU and RSS, and the ratio of the ingest
+//! and failed counts, the server's CPU and RSS, the CPU the generator and
+//! the witnesses took meanwhile, and the ratio of the ingest
 //! rate to the single-core `verify_strict` rate. The last line is
 //! machine-readable:
 //!
@@ -141,7 +142,11 @@ fn main() {
     let latencies = Arc::new(Mutex::new(Vec::<u64>::with_capacity(args.statements)));
     let rss = Arc::new(Mutex::new(Vec::<u64>::new()));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let cpu0 = cpu_seconds(pid);
+    // CPU of the server, of this generator and of the witnesses over the load.
+    let witness_pids: Vec<u32> = log.witnesses.iter().filter_map(|w| w.pid()).collect();
+    let witnesses_cpu = || witness_pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let me = std::process::id();
+    let (cpu0, gen0, wit0) = (cpu_seconds(pid), cpu_seconds(me), witnesses_cpu());
     let start = Instant::now();
     let sampler = {
         let (rss, done) = (rss.clone(), done.clone());
@@ -198,6 +203,7 @@ fn main() {
     });
     let wall = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds(pid) - cpu0;
+    let (gen_cpu, wit_cpu) = (cpu_seconds(me) - gen0, witnesses_cpu() - wit0);
     done.store(true, Ordering::Relaxed);
     sampler.join().expect("sampler");
 
@@ -224,6 +230,11 @@ fn main() {
         cpu / wall
     );
     println!(
+        "load generator CPU {:.2} cores, witnesses {:.2} cores (the same 2 cores)",
+        gen_cpu / wall,
+        wit_cpu / wall
+    );
+    println!(
         "verify_strict single core {single:.0}/s: ingest = {:.2}x one core = {:.2} of two cores",
         rate / single,
         rate / (2.0 * single)
@@ -238,12 +249,14 @@ fn main() {
         }
     }
     println!(
-        "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} rss_peak_mib={peak}",
+        "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} generator_cpu_cores={:.2} witness_cpu_cores={:.2} rss_peak_mib={peak}",
         rate / single,
         rate / (2.0 * single),
         rejected.load(Ordering::Relaxed),
         failed.load(Ordering::Relaxed),
-        cpu / wall
+        cpu / wall,
+        gen_cpu / wall,
+        wit_cpu / wall
     );
     drop(log);
 }
