@@ -44,6 +44,7 @@ pub mod entry;
 pub mod epcis;
 pub mod governance;
 pub mod keyfile;
+pub mod known_keys;
 pub mod lineage;
 pub mod log;
 pub mod note;

@@ -11,9 +11,14 @@
 use crate::entry::{Entry, EntryError};
 use crate::epcis::{Event, EventKind};
 use crate::governance::Registry;
+use crate::known_keys::KnownKeys;
 use crate::rules::{decide, Accepted, Context, Kind, Violation};
-use crate::state::{EventRecord, ObjectRecord, PendingState, StateView, StoredState};
+use crate::state::{
+    EventRecord, ObjectRecord, PendingState, StateView, StoredState, PREFIX_EVENT, PREFIX_OBJECT,
+    PREFIX_STATEMENT,
+};
 use crate::statement::{Statement, StatementError, StatementId};
+use crate::storage::Batch;
 use crate::storage::{StorageError, Store};
 use crate::tiled_tree::{TiledTree, TreeError, TreeReader};
 use crate::Hash;
@@ -54,10 +59,46 @@ pub struct Log {
     origin: String,
     tree: TiledTree,
     state: StoredState,
+    /// Every object, event and statement key in the store (and maybe more):
+    /// the rules' lookups of keys it does not hold skip the store.
+    known: KnownKeys,
     registry: Registry,
     /// Registration time of the last entry; times never go backwards.
     last_registered_at_ms: u64,
 }
+
+/// The state as the rules read it: through the log's [`KnownKeys`].
+struct Known<'a> {
+    state: &'a StoredState,
+    known: &'a KnownKeys,
+}
+
+impl StateView for Known<'_> {
+    fn object(&self, id: &str) -> Result<Option<ObjectRecord>, StorageError> {
+        if !self.known.may_contain(PREFIX_OBJECT, id.as_bytes()) {
+            return Ok(None);
+        }
+        self.state.object(id)
+    }
+
+    fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StorageError> {
+        if !self.known.may_contain(PREFIX_EVENT, event_id.as_bytes()) {
+            return Ok(None);
+        }
+        self.state.event(event_id)
+    }
+
+    fn statement_index(&self, statement_id: &[u8; 32]) -> Result<Option<u64>, StorageError> {
+        if !self.known.may_contain(PREFIX_STATEMENT, statement_id) {
+            return Ok(None);
+        }
+        self.state.statement_index(statement_id)
+    }
+}
+
+/// Keys per entry the first part of a log's [`KnownKeys`] is sized for
+/// (a statement ID, an event ID, an object or two); more only add parts.
+const KNOWN_KEYS_PER_ENTRY: u64 = 4;
 
 impl Log {
     /// Opens the log in `store` (empty for a new log).
@@ -65,6 +106,14 @@ impl Log {
     /// # Errors
     /// [`LogError`] if the store is corrupt or belongs to another origin.
     pub fn open(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
+        let mut log = Self::open_without_keys(store.clone(), origin)?;
+        log.known = KnownKeys::load(store.as_ref(), KNOWN_KEYS_PER_ENTRY * log.size())?;
+        Ok(log)
+    }
+
+    /// [`Log::open`] with an empty [`KnownKeys`]: for reading, or to take
+    /// the registry and times from.
+    fn open_without_keys(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
         let tree = TiledTree::open(store.clone())?;
         let state = StoredState::new(store);
         let registry = match state.load_registry()? {
@@ -89,7 +138,14 @@ impl Log {
                     .registered_at_ms
             }
         };
-        Ok(Log { origin: origin.to_owned(), tree, state, registry, last_registered_at_ms })
+        Ok(Log {
+            origin: origin.to_owned(),
+            tree,
+            state,
+            known: KnownKeys::with_capacity(0),
+            registry,
+            last_registered_at_ms,
+        })
     }
 
     pub fn origin(&self) -> &str {
@@ -131,7 +187,9 @@ impl Log {
     /// As [`Log::open`]; then the log is unchanged.
     pub fn reload(&mut self) -> Result<(), LogError> {
         let store = self.tree.reader().store().clone();
-        let fresh = Log::open(store, &self.origin)?;
+        // The known keys stay: the store holds what it held, or less if a
+        // batch failed, and extra keys only cost a store lookup.
+        let fresh = Log::open_without_keys(store, &self.origin)?;
         self.tree.reload()?;
         self.registry = fresh.registry;
         self.last_registered_at_ms = fresh.last_registered_at_ms;
@@ -154,7 +212,8 @@ impl Log {
     /// log is unchanged.
     pub fn register(&mut self, statements: &[Statement], now_ms: u64) -> Result<Vec<Outcome>, LogError> {
         let t = now_ms.max(self.last_registered_at_ms);
-        let mut pending = PendingState::new(&self.state);
+        let view = self.view();
+        let mut pending = PendingState::new(&view);
         let mut registry = self.registry.clone();
         let mut entries = Vec::new();
         let mut outcomes = Vec::with_capacity(statements.len());
@@ -196,10 +255,23 @@ impl Log {
             return Ok(outcomes);
         }
         let batch = pending.into_batch();
-        self.tree.append(&entries, batch)?;
+        self.append(&entries, batch)?;
         self.registry = registry;
         self.last_registered_at_ms = t;
         Ok(outcomes)
+    }
+
+    /// The state as the rules read it.
+    fn view(&self) -> Known<'_> {
+        Known { state: &self.state, known: &self.known }
+    }
+
+    /// Appends entries with the state records they write, telling the known
+    /// keys first (see [`KnownKeys`]).
+    fn append<E: AsRef<[u8]>>(&mut self, entries: &[E], batch: Batch) -> Result<(), LogError> {
+        self.known.note(&batch);
+        self.tree.append(entries, batch)?;
+        Ok(())
     }
 }
 
@@ -351,12 +423,13 @@ impl Replayer {
                 entry.registered_at_ms, self.log.last_registered_at_ms
             )));
         }
-        if self.log.state.statement_index(&stmt.id().0).map_err(LogError::from)?.is_some() {
+        let view = self.log.view();
+        if view.statement_index(&stmt.id().0).map_err(LogError::from)?.is_some() {
             return Err(diverge("the statement is already in the log".into()));
         }
         let ctx = Context {
             registry: &self.log.registry,
-            state: &self.log.state,
+            state: &view,
             index,
             registered_at_ms: entry.registered_at_ms,
         };
@@ -383,11 +456,11 @@ impl Replayer {
         if !entry.flags.is_empty() {
             self.report.flagged += 1;
         }
-        let mut pending = PendingState::new(&self.log.state);
+        let mut pending = PendingState::new(&view);
         let mut registry = self.log.registry.clone();
         apply(&mut pending, &mut registry, &stmt, accepted.kind, index);
         let batch = pending.into_batch();
-        self.log.tree.append(&[bytes], batch).map_err(LogError::from)?;
+        self.log.append(&[bytes], batch)?;
         self.log.registry = registry;
         self.log.last_registered_at_ms = entry.registered_at_ms;
         self.report.entries += 1;

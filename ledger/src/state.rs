@@ -24,10 +24,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-const PREFIX_OBJECT: u8 = b'o';
-const PREFIX_EVENT: u8 = b'v';
+pub(crate) const PREFIX_OBJECT: u8 = b'o';
+pub(crate) const PREFIX_EVENT: u8 = b'v';
 const PREFIX_MENTION: u8 = b'm';
-const PREFIX_STATEMENT: u8 = b's';
+pub(crate) const PREFIX_STATEMENT: u8 = b's';
 const KEY_REGISTRY: &[u8] = b"R";
 /// The first byte of every lineage index key (`crate::lineage`).
 pub(crate) const PREFIX_LINEAGE: u8 = b'L';

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use provlog_ledger::governance::{Action, KeySpec, Role, Scopes};
-use provlog_ledger::log::Outcome;
+use provlog_ledger::log::{Log, Outcome};
 use provlog_ledger::rules::{Mode, RuleSet};
 use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS};
 use serde_json::json;
@@ -273,6 +273,48 @@ fn lineage_rule_requires_known_inputs_and_children() {
         c.aggregate(&processor, &pallet, &[processor.sgtin("200001", "9")], "ADD", "2026-11-01T11:00:00Z");
     let out = c.submit(&processor, e);
     assert_rejected(&c, n, &out, "lineage.unknown-child");
+}
+
+/// The rules read the state through the log's in-memory filter of known
+/// keys (`provlog_ledger::known_keys`); after the log is reopened the
+/// filter comes from a scan of the store, and every decision that reads
+/// the state — duplicate statement, replayed event ID, known and unknown
+/// inputs — is the same as before.
+#[test]
+fn decisions_that_read_the_state_hold_after_the_log_is_reopened() {
+    let mut c = strict();
+    let (farm, processor) = (c.farm.clone(), c.processor.clone());
+    let apples = farm.lot("107346", "A1");
+    let original = c.commission_lot(&farm, &apples, 100.0, "KGM", "2026-11-01T09:00:00Z");
+    let signed = c.sign(&farm, &original);
+    let Outcome::Registered { index: first, .. } = c.register(signed.clone()) else { panic!("commissioned") };
+
+    c.log = Log::open(c.store.clone(), ORIGIN).unwrap();
+    match c.register(signed) {
+        Outcome::Duplicate { index, .. } => assert_eq!(index, first),
+        other => panic!("the identical statement is a duplicate after reopening: {other:?}"),
+    }
+    let n = c.log.size();
+    let mut replay = original.clone();
+    replay["eventTime"] = json!("2026-11-01T09:30:00Z");
+    let out = c.submit(&farm, replay);
+    assert_rejected(&c, n, &out, "replay.event-id");
+    let juice = |lot: &str| processor.lot("200001", lot);
+    let e = c.transform(
+        &processor,
+        &[(farm.lot("107346", "never-commissioned"), 1.0, "KGM")],
+        &[(juice("J0"), 1.0, "KGM")],
+        "2026-11-01T10:00:00Z",
+    );
+    let out = c.submit(&processor, e);
+    assert_rejected(&c, n, &out, "lineage.unknown-input");
+    let e = c.transform(
+        &processor,
+        &[(apples, 100.0, "KGM")],
+        &[(juice("J1"), 60.0, "KGM")],
+        "2026-11-01T10:00:00Z",
+    );
+    assert!(flags_of(&c.submit(&processor, e)).is_empty(), "an input from before the reopening is known");
 }
 
 #[test]

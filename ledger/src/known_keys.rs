@@ -1,0 +1,209 @@
+//! An in-memory filter over the keys of the state records that the rules
+//! look up (objects, events, statement IDs), so that the lookup of a key the
+//! log does not hold — most of them: a new statement, a new event ID, a
+//! newly commissioned object — is answered without reading the store.
+//!
+//! It may answer "maybe" for a key that is absent (then the store answers,
+//! as it did without the filter), never "no" for a key that is present: it
+//! holds every such key in the store when the log opens, and the log adds
+//! each batch's keys before it commits the batch (a batch that then fails
+//! leaves extra keys, which only cost a store lookup). Nothing of it is
+//! stored; it is rebuilt from the store at every open.
+//!
+//! It is a scalable Bloom filter: a list of blocked Bloom filters (each key's
+//! bits in one 512-bit block), each twice the capacity of the one before,
+//! about 10 bits per key (1–2 % false "maybe" per part).
+
+use crate::state::{PREFIX_EVENT, PREFIX_OBJECT, PREFIX_STATEMENT};
+use crate::storage::{prefix_end, Batch, StorageError, Store};
+use std::hash::Hasher as _;
+
+const BITS_PER_KEY: u64 = 10;
+const PROBES: u64 = 7;
+/// The smallest part: 262,144 keys, 320 KiB.
+const MIN_CAPACITY: u64 = 1 << 18;
+/// Records read per range call while loading.
+const SCAN_CHUNK: usize = 65_536;
+
+/// Whether `key` is one the filter covers.
+fn tracked(key: &[u8]) -> bool {
+    matches!(key.first(), Some(&(PREFIX_OBJECT | PREFIX_EVENT | PREFIX_STATEMENT)))
+}
+
+/// The hash of the key `prefix || id`.
+fn hash(prefix: u8, id: &[u8]) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    h.write_u8(prefix);
+    h.write(id);
+    h.finish()
+}
+
+/// One blocked Bloom filter.
+struct Part {
+    blocks: Vec<[u64; 8]>,
+    capacity: u64,
+    count: u64,
+}
+
+impl Part {
+    fn new(capacity: u64) -> Self {
+        let blocks = (capacity * BITS_PER_KEY).div_ceil(512).max(1);
+        Self { blocks: vec![[0; 8]; blocks as usize], capacity, count: 0 }
+    }
+
+    /// The block of `h` and its bit positions in it.
+    fn bits(&self, h: u64) -> (usize, impl Iterator<Item = usize>) {
+        let block = (((h >> 32) * self.blocks.len() as u64) >> 32) as usize;
+        let mixed = h.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let (a, b) = (mixed >> 40, (mixed >> 17) | 1);
+        (block, (0..PROBES).map(move |i| (a.wrapping_add(i.wrapping_mul(b)) & 511) as usize))
+    }
+
+    fn insert(&mut self, h: u64) {
+        let (block, bits) = self.bits(h);
+        let words = &mut self.blocks[block];
+        for bit in bits {
+            words[bit >> 6] |= 1 << (bit & 63);
+        }
+        self.count += 1;
+    }
+
+    fn contains(&self, h: u64) -> bool {
+        let (block, mut bits) = self.bits(h);
+        let words = &self.blocks[block];
+        bits.all(|bit| words[bit >> 6] & (1 << (bit & 63)) != 0)
+    }
+}
+
+/// The filter. See the module documentation.
+pub struct KnownKeys {
+    parts: Vec<Part>,
+}
+
+impl KnownKeys {
+    /// An empty filter whose first part holds `capacity` keys.
+    pub fn with_capacity(capacity: u64) -> Self {
+        Self { parts: vec![Part::new(capacity.max(MIN_CAPACITY))] }
+    }
+
+    /// A filter of every object, event and statement key in `store`, its
+    /// first part sized for `expected` keys (more only add parts).
+    ///
+    /// # Errors
+    /// The store's, if a range read fails.
+    pub fn load(store: &dyn Store, expected: u64) -> Result<Self, StorageError> {
+        let mut keys = Self::with_capacity(expected);
+        for prefix in [PREFIX_OBJECT, PREFIX_EVENT, PREFIX_STATEMENT] {
+            let end = prefix_end(&[prefix]);
+            let mut start = vec![prefix];
+            loop {
+                let records = store.range(&start, &end, SCAN_CHUNK, false)?;
+                for (k, _) in &records {
+                    keys.insert(k);
+                }
+                match records.last() {
+                    Some((last, _)) if records.len() == SCAN_CHUNK => {
+                        start = last.clone();
+                        start.push(0);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Adds `key` if it is an object, event or statement key.
+    pub fn insert(&mut self, key: &[u8]) {
+        if !tracked(key) {
+            return;
+        }
+        let h = hash(key[0], &key[1..]);
+        let last = self.parts.last().expect("a part");
+        if last.count >= last.capacity {
+            let next = Part::new(last.capacity * 2);
+            self.parts.push(next);
+        }
+        self.parts.last_mut().expect("a part").insert(h);
+    }
+
+    /// Adds the keys that `batch` writes.
+    pub fn note(&mut self, batch: &Batch) {
+        for (k, v) in batch.ops() {
+            if v.is_some() {
+                self.insert(k);
+            }
+        }
+    }
+
+    /// False only if no key `prefix || id` was ever added.
+    pub fn may_contain(&self, prefix: u8, id: &[u8]) -> bool {
+        let h = hash(prefix, id);
+        self.parts.iter().any(|p| p.contains(h))
+    }
+
+    /// Bytes of memory the filter holds.
+    pub fn memory_bytes(&self) -> usize {
+        self.parts.iter().map(|p| p.blocks.len() * 64).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStore;
+
+    fn object_key(i: u64) -> Vec<u8> {
+        let mut k = vec![PREFIX_OBJECT];
+        k.extend_from_slice(format!("urn:epc:id:sgtin:0614141.107346.{i}").as_bytes());
+        k
+    }
+
+    #[test]
+    fn every_added_key_is_found_across_parts_and_few_absent_ones_are() {
+        let mut f = KnownKeys::with_capacity(0);
+        let n = 3 * MIN_CAPACITY + 1000; // 2^18 and 2^19 keys fill two parts; the rest start a third
+        for i in 0..n {
+            f.insert(&object_key(i));
+        }
+        assert_eq!(f.parts.len(), 3);
+        for i in 0..n {
+            let k = object_key(i);
+            assert!(f.may_contain(k[0], &k[1..]), "key {i} lost");
+        }
+        let absent = 100_000;
+        let maybe = (n..n + absent).filter(|i| f.may_contain(PREFIX_OBJECT, &object_key(*i)[1..])).count();
+        // Three parts of about 1-2 % each.
+        assert!(maybe < absent as usize * 6 / 100, "{maybe} false positives in {absent}");
+    }
+
+    #[test]
+    fn only_object_event_and_statement_keys_are_added() {
+        let mut f = KnownKeys::with_capacity(0);
+        f.insert(b"Lsome-lineage-key");
+        f.insert(b"Tsome-tile");
+        assert_eq!(f.parts[0].count, 0);
+        f.insert(b"vevent-1");
+        assert_eq!(f.parts[0].count, 1);
+        assert!(f.may_contain(PREFIX_EVENT, b"event-1"));
+    }
+
+    #[test]
+    fn load_reads_every_tracked_key_of_the_store_past_one_scan_chunk() {
+        let store = MemoryStore::new();
+        let mut b = Batch::new();
+        let n = SCAN_CHUNK as u64 + 10;
+        for i in 0..n {
+            b.put(object_key(i), vec![1]);
+        }
+        b.put(b"s0123".to_vec(), vec![0; 8]);
+        b.put(b"Lnot-tracked".to_vec(), vec![]);
+        store.commit(&b).unwrap();
+        let f = KnownKeys::load(&store, 0).unwrap();
+        assert_eq!(f.parts.iter().map(|p| p.count).sum::<u64>(), n + 1);
+        for i in 0..n {
+            assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} not loaded");
+        }
+        assert!(f.may_contain(PREFIX_STATEMENT, b"0123"));
+    }
+}
