@@ -111,8 +111,8 @@ impl Log {
         Ok(log)
     }
 
-    /// [`Log::open`] with an empty [`KnownKeys`]: for reading, or to take
-    /// the registry and times from.
+    /// [`Log::open`] but for the known keys (left empty: the log must not
+    /// register statements until they are loaded).
     fn open_without_keys(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
         let tree = TiledTree::open(store.clone())?;
         let state = StoredState::new(store);
@@ -187,10 +187,11 @@ impl Log {
     /// As [`Log::open`]; then the log is unchanged.
     pub fn reload(&mut self) -> Result<(), LogError> {
         let store = self.tree.reader().store().clone();
-        // The known keys stay: the store holds what it held, or less if a
-        // batch failed, and extra keys only cost a store lookup.
-        let fresh = Log::open_without_keys(store, &self.origin)?;
+        // The known keys are loaded again too: whatever the store holds now,
+        // the filter must hold all of it.
+        let fresh = Log::open(store, &self.origin)?;
         self.tree.reload()?;
+        self.known = fresh.known;
         self.registry = fresh.registry;
         self.last_registered_at_ms = fresh.last_registered_at_ms;
         Ok(())
