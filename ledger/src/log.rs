@@ -18,8 +18,7 @@ use crate::state::{
     PREFIX_STATEMENT,
 };
 use crate::statement::{Statement, StatementError, StatementId};
-use crate::storage::Batch;
-use crate::storage::{StorageError, Store};
+use crate::storage::{Batch, StorageError, Store};
 use crate::tiled_tree::{TiledTree, TreeError, TreeReader};
 use crate::Hash;
 use std::sync::Arc;
@@ -73,26 +72,34 @@ struct Known<'a> {
     known: &'a KnownKeys,
 }
 
+impl Known<'_> {
+    /// `None` if the filter has never seen the key `prefix || id`, else
+    /// what the store says.
+    fn read<T>(
+        &self,
+        prefix: u8,
+        id: &[u8],
+        read: impl FnOnce(&StoredState) -> Result<Option<T>, StorageError>,
+    ) -> Result<Option<T>, StorageError> {
+        if self.known.may_contain(prefix, id) {
+            read(self.state)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 impl StateView for Known<'_> {
     fn object(&self, id: &str) -> Result<Option<ObjectRecord>, StorageError> {
-        if !self.known.may_contain(PREFIX_OBJECT, id.as_bytes()) {
-            return Ok(None);
-        }
-        self.state.object(id)
+        self.read(PREFIX_OBJECT, id.as_bytes(), |s| s.object(id))
     }
 
     fn event(&self, event_id: &str) -> Result<Option<EventRecord>, StorageError> {
-        if !self.known.may_contain(PREFIX_EVENT, event_id.as_bytes()) {
-            return Ok(None);
-        }
-        self.state.event(event_id)
+        self.read(PREFIX_EVENT, event_id.as_bytes(), |s| s.event(event_id))
     }
 
     fn statement_index(&self, statement_id: &[u8; 32]) -> Result<Option<u64>, StorageError> {
-        if !self.known.may_contain(PREFIX_STATEMENT, statement_id) {
-            return Ok(None);
-        }
-        self.state.statement_index(statement_id)
+        self.read(PREFIX_STATEMENT, statement_id, |s| s.statement_index(statement_id))
     }
 }
 
@@ -106,16 +113,8 @@ impl Log {
     /// # Errors
     /// [`LogError`] if the store is corrupt or belongs to another origin.
     pub fn open(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
-        let mut log = Self::open_without_keys(store.clone(), origin)?;
-        log.known = KnownKeys::load(store.as_ref(), KNOWN_KEYS_PER_ENTRY * log.size())?;
-        Ok(log)
-    }
-
-    /// [`Log::open`] but for the known keys (left empty: the log must not
-    /// register statements until they are loaded).
-    fn open_without_keys(store: Arc<dyn Store>, origin: &str) -> Result<Log, LogError> {
         let tree = TiledTree::open(store.clone())?;
-        let state = StoredState::new(store);
+        let state = StoredState::new(store.clone());
         let registry = match state.load_registry()? {
             Some(r) => r,
             None if tree.size() == 0 => Registry::new(origin),
@@ -138,14 +137,8 @@ impl Log {
                     .registered_at_ms
             }
         };
-        Ok(Log {
-            origin: origin.to_owned(),
-            tree,
-            state,
-            known: KnownKeys::with_capacity(0),
-            registry,
-            last_registered_at_ms,
-        })
+        let known = KnownKeys::load(store.as_ref(), KNOWN_KEYS_PER_ENTRY * tree.size())?;
+        Ok(Log { origin: origin.to_owned(), tree, state, known, registry, last_registered_at_ms })
     }
 
     pub fn origin(&self) -> &str {

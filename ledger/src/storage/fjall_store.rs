@@ -26,12 +26,11 @@ pub struct FjallConfig {
     pub cache_capacity: u64,
     /// Background threads that flush memtables and compact tables
     /// (0 is taken as 1). Default 1. fjall 3.1 defaults to one per core
-    /// (up to 4), but with
-    /// more than one, its first worker hands every compaction request back
-    /// to the queue and takes it again while another worker compacts: a
-    /// busy loop that took 13 % of the server's CPU under ingest load on
-    /// two cores. One worker gave 7.4 % more statements/s and a lower p99
-    /// (BENCHMARKS.md, "Ingest").
+    /// (up to 4), but with more than one, its first worker hands every
+    /// compaction request back to the queue and takes it again while
+    /// another worker compacts: a busy loop that took 13 % of the server's
+    /// CPU under ingest load on two cores. One worker gave 7.4 % more
+    /// statements/s and a lower p99 (BENCHMARKS.md, "Ingest").
     pub worker_threads: usize,
 }
 

@@ -272,6 +272,12 @@ fn note_failure(what: String) {
     }
 }
 
+/// The start of an answer's body, for a failure note (lossy UTF-8: a cut
+/// may fall inside a character).
+fn excerpt(body: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(&body[..body.len().min(300)])
+}
+
 /// A client keeping up to `connections` connections alive, created when
 /// its load starts. The server closes a connection left idle for longer
 /// than its header read timeout, which pre-signing takes; the generator's
@@ -309,8 +315,8 @@ async fn post_one(client: &reqwest::Client, url: &str, statement: &[u8]) -> (usi
         }
         Ok(r) => {
             let status = r.status();
-            let body = r.text().await.unwrap_or_default();
-            note_failure(format!("POST /entries: HTTP {status}: {}", &body[..body.len().min(300)]));
+            let body = r.bytes().await.unwrap_or_default();
+            note_failure(format!("POST /entries: HTTP {status}: {}", excerpt(&body)));
             (0, 0, 1)
         }
         Err(e) => {
@@ -346,7 +352,7 @@ async fn post_batch(client: &reqwest::Client, url: &str, chunk: &[Vec<u8>]) -> (
         Err(e) => return failed(format!("HTTP {status}, body: {e}")),
     };
     if !status.is_success() {
-        return failed(format!("HTTP {status}: {}", String::from_utf8_lossy(&body[..body.len().min(300)])));
+        return failed(format!("HTTP {status}: {}", excerpt(&body)));
     }
     let results = match serde_json::from_slice::<Vec<BatchItem>>(&body) {
         Ok(r) => r,
