@@ -49,6 +49,7 @@ fn main() {
     for p in policies() {
         add("policy", p.into_bytes());
     }
+    eddsa(&mut add);
 
     // Inputs grown from another fixture world hold signatures the targets
     // do not know of, which they would report as forgeries.
@@ -261,4 +262,21 @@ fn tiles(add: &mut impl FnMut(&'static str, Vec<u8>)) {
     add("tile", bundle);
     let hashes: Vec<u8> = fx.checkpoints.iter().flat_map(|c| c.root.0).collect();
     add("tile", hashes);
+}
+
+/// Ed25519 predicate inputs (seed, mask, mode, message): genuine
+/// signatures, one flipped bit in R and in S, and a raw key with a raw
+/// signature.
+fn eddsa(add: &mut impl FnMut(&'static str, Vec<u8>)) {
+    for (mode, flip) in [(0u8, None), (0, Some(0)), (0, Some(32)), (0, Some(63)), (1, None)] {
+        let mut input = vec![7u8; 32];
+        let mut mask = [0u8; 64];
+        if let Some(at) = flip {
+            mask[at] = 1;
+        }
+        input.extend_from_slice(&mask);
+        input.push(mode);
+        input.extend_from_slice(b"a signed statement");
+        add("eddsa", input);
+    }
 }

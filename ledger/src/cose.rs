@@ -23,7 +23,7 @@
 //! protected and the unprotected header of one layer are refused.
 
 use crate::cbor::{self, CborError, Limits, Value};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use thiserror::Error;
 
 /// CBOR tag of `COSE_Sign1`.
@@ -427,7 +427,11 @@ fn verify_eddsa(
     check_verifying_key(key)?;
     let signature: &[u8; SIGNATURE_SIZE] =
         signature.try_into().map_err(|_| CoseError::SignatureLength { len: signature.len() })?;
-    key.verify_strict(to_be_signed, &Signature::from_bytes(signature)).map_err(|_| CoseError::BadSignature)
+    if crate::eddsa::verify_strict(key, to_be_signed, signature) {
+        Ok(())
+    } else {
+        Err(CoseError::BadSignature)
+    }
 }
 
 /// Limits for reading back what this module just built from trusted input.

@@ -14,7 +14,7 @@ use crate::note::{
 };
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 
 /// Signature type byte of a `cosignature/v1` key.
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -99,10 +99,10 @@ impl NoteVerifier for CosignatureVerifier {
         let Ok(text) = std::str::from_utf8(text) else {
             return false;
         };
-        let Ok(signature) = Signature::from_slice(&sig[8..]) else {
+        let Ok(signature) = sig[8..].try_into() else {
             return false;
         };
-        self.key.verify_strict(&signed_message(ts, text), &signature).is_ok()
+        crate::eddsa::verify_strict(&self.key, &signed_message(ts, text), signature)
     }
 }
 

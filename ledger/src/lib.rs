@@ -13,6 +13,7 @@
 //!   checkpoints and witness cosignatures;
 //! - [`witness_protocol`], [`policy`]: the C2SP tlog-witness request,
 //!   responses and decision, and C2SP tlog-policy quorums;
+//! - [`eddsa`]: the Ed25519 predicate (exactly `verify_strict`'s set);
 //! - [`cbor`], [`cose`], [`statement`]: strict canonical CBOR, COSE_Sign1
 //!   and COSE_Sign with Ed25519, and the signed-statement profile with its
 //!   statement ID;
@@ -40,6 +41,7 @@ pub mod cbor;
 pub mod checkpoint;
 pub mod cose;
 pub mod cosignature;
+pub mod eddsa;
 pub mod entry;
 pub mod epcis;
 pub mod governance;

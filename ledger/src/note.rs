@@ -15,7 +15,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 use zeroize::Zeroizing;
@@ -164,8 +164,8 @@ impl NoteVerifier for Ed25519Verifier {
         self.id
     }
     fn verify(&self, text: &[u8], sig: &[u8]) -> bool {
-        match Signature::from_slice(sig) {
-            Ok(sig) => self.key.verify_strict(text, &sig).is_ok(),
+        match sig.try_into() {
+            Ok(sig) => crate::eddsa::verify_strict(&self.key, text, sig),
             Err(_) => false,
         }
     }
