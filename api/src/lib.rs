@@ -197,7 +197,7 @@ impl Server {
         };
         let log_vkey = signer.verifier().vkey();
         let reader = log.reader().clone();
-        let state = log.state().clone();
+        let state = log.filtered_state();
         let metrics = Arc::new(metrics::Metrics::default());
         let options = SequencerOptions {
             max_batch_size: config.sequencer.max_batch_size,

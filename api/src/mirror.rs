@@ -28,10 +28,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use provlog_ledger::log::{LogError, ReplayError, Replayer};
+use provlog_ledger::log::{FilteredState, LogError, ReplayError, Replayer};
 use provlog_ledger::note::NoteVerifier;
 use provlog_ledger::policy::Policy;
-use provlog_ledger::state::{StateView, StoredState};
+use provlog_ledger::state::StateView;
 use provlog_ledger::statement::StatementId;
 use provlog_ledger::storage::{SledConfig, SledStore, StorageError, Store};
 use provlog_ledger::tile::{self, TileKind, TILE_WIDTH};
@@ -97,7 +97,7 @@ impl From<LogError> for FollowError {
 #[derive(Clone)]
 pub struct MirrorView {
     reader: TreeReader,
-    state: StoredState,
+    state: FilteredState,
     /// The latest checkpoint that verified and whose size the local copy
     /// holds and matches; written only by the follow loop.
     verified: Arc<RwLock<Option<SignedCheckpoint>>>,
@@ -148,7 +148,7 @@ impl Mirror {
         let replayer = Replayer::resume(Arc::new(store) as Arc<dyn Store>, &origin).map_err(store_err)?;
         let view = MirrorView {
             reader: replayer.log().reader().clone(),
-            state: replayer.log().state().clone(),
+            state: replayer.log().filtered_state(),
             verified: Arc::default(),
             problem: Arc::default(),
             bucket_size: Arc::default(),

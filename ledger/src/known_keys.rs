@@ -21,6 +21,7 @@
 use crate::state::{PREFIX_EVENT, PREFIX_OBJECT, PREFIX_STATEMENT};
 use crate::storage::{prefix_end, Batch, StorageError, Store};
 use std::hash::{BuildHasher as _, Hasher as _, RandomState};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const BITS_PER_KEY: u64 = 10;
 const PROBES: u64 = 7;
@@ -71,15 +72,14 @@ impl Part {
     }
 }
 
-/// The filter. See the module documentation.
-pub struct KnownKeys {
+/// The parts and their hash key, behind [`KnownKeys`]'s lock.
+struct Filter {
     parts: Vec<Part>,
     keys: RandomState,
 }
 
-impl KnownKeys {
-    /// An empty filter whose first part holds `capacity` keys.
-    pub fn with_capacity(capacity: u64) -> Self {
+impl Filter {
+    fn with_capacity(capacity: u64) -> Self {
         Self { parts: vec![Part::new(capacity.max(MIN_CAPACITY))], keys: RandomState::new() }
     }
 
@@ -91,37 +91,7 @@ impl KnownKeys {
         h.finish()
     }
 
-    /// A filter of every object, event and statement key in `store`, its
-    /// first part sized for `expected` keys (more only add parts).
-    ///
-    /// # Errors
-    /// The store's, if a range read fails.
-    pub fn load(store: &dyn Store, expected: u64) -> Result<Self, StorageError> {
-        let mut keys = Self::with_capacity(expected);
-        for prefix in [PREFIX_OBJECT, PREFIX_EVENT, PREFIX_STATEMENT] {
-            let end = prefix_end(&[prefix]);
-            let mut start = vec![prefix];
-            loop {
-                let records = store.range(&start, &end, SCAN_CHUNK, false)?;
-                for (k, _) in &records {
-                    keys.insert(k);
-                }
-                match records.last() {
-                    Some((last, _)) if records.len() == SCAN_CHUNK => {
-                        start = last.clone();
-                        start.push(0);
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(keys)
-    }
-
-    /// Adds `key` if it is an object, event or statement key. A key the
-    /// filter already answers "maybe" for is not added again (records are
-    /// rewritten often; only new keys should fill the parts).
-    pub fn insert(&mut self, key: &[u8]) {
+    fn insert(&mut self, key: &[u8]) {
         if !tracked(key) {
             return;
         }
@@ -137,24 +107,93 @@ impl KnownKeys {
         self.parts.last_mut().expect("a part").insert(h);
     }
 
-    /// Adds the keys that `batch` writes.
-    pub fn note(&mut self, batch: &Batch) {
+    fn may_contain(&self, prefix: u8, id: &[u8]) -> bool {
+        let h = self.hash(prefix, id);
+        self.parts.iter().any(|p| p.contains(h))
+    }
+}
+
+/// The filter. See the module documentation. It is shared: the log's one
+/// writer adds keys, and any thread may ask (the HTTP handlers ask before
+/// verifying a submission whether its statement is already logged).
+pub struct KnownKeys {
+    filter: RwLock<Filter>,
+}
+
+impl KnownKeys {
+    /// An empty filter whose first part holds `capacity` keys.
+    pub fn with_capacity(capacity: u64) -> Self {
+        Self { filter: RwLock::new(Filter::with_capacity(capacity)) }
+    }
+
+    /// The filter for reading. A panic of another holder cannot leave it
+    /// without a key it was given (keys are only added), so a poisoned
+    /// lock is used as it is.
+    fn read(&self) -> RwLockReadGuard<'_, Filter> {
+        self.filter.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Filter> {
+        self.filter.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A filter of every object, event and statement key in `store`, its
+    /// first part sized for `expected` keys (more only add parts).
+    ///
+    /// # Errors
+    /// The store's, if a range read fails.
+    pub fn load(store: &dyn Store, expected: u64) -> Result<Self, StorageError> {
+        let mut filter = Filter::with_capacity(expected);
+        for prefix in [PREFIX_OBJECT, PREFIX_EVENT, PREFIX_STATEMENT] {
+            let end = prefix_end(&[prefix]);
+            let mut start = vec![prefix];
+            loop {
+                let records = store.range(&start, &end, SCAN_CHUNK, false)?;
+                for (k, _) in &records {
+                    filter.insert(k);
+                }
+                match records.last() {
+                    Some((last, _)) if records.len() == SCAN_CHUNK => {
+                        start = last.clone();
+                        start.push(0);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(Self { filter: RwLock::new(filter) })
+    }
+
+    /// Replaces the whole filter with `other`'s (the log's reload).
+    pub fn replace(&self, other: KnownKeys) {
+        *self.write() = other.filter.into_inner().unwrap_or_else(PoisonError::into_inner);
+    }
+
+    /// Adds `key` if it is an object, event or statement key. A key the
+    /// filter already answers "maybe" for is not added again (records are
+    /// rewritten often; only new keys should fill the parts).
+    pub fn insert(&self, key: &[u8]) {
+        self.write().insert(key);
+    }
+
+    /// Adds the keys that `batch` writes, under one hold of the lock.
+    pub fn note(&self, batch: &Batch) {
+        let mut filter = self.write();
         for (k, v) in batch.ops() {
             if v.is_some() {
-                self.insert(k);
+                filter.insert(k);
             }
         }
     }
 
     /// False only if no key `prefix || id` was ever added.
     pub fn may_contain(&self, prefix: u8, id: &[u8]) -> bool {
-        let h = self.hash(prefix, id);
-        self.parts.iter().any(|p| p.contains(h))
+        self.read().may_contain(prefix, id)
     }
 
     /// Bytes of memory the filter holds.
     pub fn memory_bytes(&self) -> usize {
-        self.parts.iter().map(|p| p.blocks.len() * 64).sum()
+        self.read().parts.iter().map(|p| p.blocks.len() * 64).sum()
     }
 }
 
@@ -171,14 +210,14 @@ mod tests {
 
     #[test]
     fn every_added_key_is_found_across_parts_and_few_absent_ones_are() {
-        let mut f = KnownKeys::with_capacity(0);
+        let f = KnownKeys::with_capacity(0);
         // 2^18 and 2^19 keys fill two parts; the rest start a third (keys
         // the filter already answers "maybe" for, 1-2 %, are not counted).
         let n = 3 * MIN_CAPACITY + 50_000;
         for i in 0..n {
             f.insert(&object_key(i));
         }
-        assert_eq!(f.parts.len(), 3);
+        assert_eq!(f.read().parts.len(), 3);
         for i in 0..n {
             let k = object_key(i);
             assert!(f.may_contain(k[0], &k[1..]), "key {i} lost");
@@ -191,13 +230,13 @@ mod tests {
 
     #[test]
     fn only_object_event_and_statement_keys_are_added() {
-        let mut f = KnownKeys::with_capacity(0);
+        let f = KnownKeys::with_capacity(0);
         f.insert(b"Lsome-lineage-key");
         f.insert(b"Tsome-tile");
-        assert_eq!(f.parts[0].count, 0);
+        assert_eq!(f.read().parts[0].count, 0);
         f.insert(b"vevent-1");
         f.insert(b"vevent-1");
-        assert_eq!(f.parts[0].count, 1, "a key added twice counts once");
+        assert_eq!(f.read().parts[0].count, 1, "a key added twice counts once");
         assert!(f.may_contain(PREFIX_EVENT, b"event-1"));
     }
 
@@ -213,7 +252,7 @@ mod tests {
         b.put(b"Lnot-tracked".to_vec(), vec![]);
         store.commit(&b).unwrap();
         let f = KnownKeys::load(&store, 0).unwrap();
-        let counted = f.parts.iter().map(|p| p.count).sum::<u64>();
+        let counted = f.read().parts.iter().map(|p| p.count).sum::<u64>();
         assert!(counted <= n + 1 && counted > (n + 1) * 97 / 100, "{counted} of {} keys counted", n + 1);
         for i in 0..n {
             assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} not loaded");

@@ -6,7 +6,8 @@
 //!
 //! [`Log`] is the single writer. It owns the tree, the registry and the
 //! state indexes; it is not thread-safe by design (one sequencer per log).
-//! Reads go through [`Log::reader`] and [`Log::state`], which are shareable.
+//! Reads go through [`Log::reader`], [`Log::state`] and
+//! [`Log::filtered_state`], which are shareable.
 
 use crate::entry::{Entry, EntryError};
 use crate::epcis::{Event, EventKind};
@@ -60,19 +61,22 @@ pub struct Log {
     state: StoredState,
     /// Every object, event and statement key in the store (and maybe more):
     /// the rules' lookups of keys it does not hold skip the store.
-    known: KnownKeys,
+    known: Arc<KnownKeys>,
     registry: Registry,
     /// Registration time of the last entry; times never go backwards.
     last_registered_at_ms: u64,
 }
 
-/// The state as the rules read it: through the log's [`KnownKeys`].
-struct Known<'a> {
-    state: &'a StoredState,
-    known: &'a KnownKeys,
+/// The state read through the log's [`KnownKeys`], as the rules read it;
+/// lookups of keys the log never held skip the store. Cheap to clone, and
+/// it follows the log: keys are added before each batch is committed.
+#[derive(Clone)]
+pub struct FilteredState {
+    state: StoredState,
+    known: Arc<KnownKeys>,
 }
 
-impl Known<'_> {
+impl FilteredState {
     /// `None` if the filter has never seen the key `prefix || id`, else
     /// what the store says.
     fn read<T>(
@@ -82,14 +86,14 @@ impl Known<'_> {
         read: impl FnOnce(&StoredState) -> Result<Option<T>, StorageError>,
     ) -> Result<Option<T>, StorageError> {
         if self.known.may_contain(prefix, id) {
-            read(self.state)
+            read(&self.state)
         } else {
             Ok(None)
         }
     }
 }
 
-impl StateView for Known<'_> {
+impl StateView for FilteredState {
     fn object(&self, id: &str) -> Result<Option<ObjectRecord>, StorageError> {
         self.read(PREFIX_OBJECT, id.as_bytes(), |s| s.object(id))
     }
@@ -137,7 +141,7 @@ impl Log {
                     .registered_at_ms
             }
         };
-        let known = KnownKeys::load(store.as_ref(), KNOWN_KEYS_PER_ENTRY * tree.size())?;
+        let known = Arc::new(KnownKeys::load(store.as_ref(), KNOWN_KEYS_PER_ENTRY * tree.size())?);
         Ok(Log { origin: origin.to_owned(), tree, state, known, registry, last_registered_at_ms })
     }
 
@@ -159,6 +163,12 @@ impl Log {
 
     pub fn state(&self) -> &StoredState {
         &self.state
+    }
+
+    /// The state through the log's filter of known keys (see
+    /// [`FilteredState`]), for readers on other threads.
+    pub fn filtered_state(&self) -> FilteredState {
+        FilteredState { state: self.state.clone(), known: self.known.clone() }
     }
 
     pub fn registry(&self) -> &Registry {
@@ -184,7 +194,8 @@ impl Log {
         // the filter must hold all of it.
         let fresh = Log::open(store, &self.origin)?;
         self.tree.reload()?;
-        self.known = fresh.known;
+        // Replaced in place: the filtered states handed out share it.
+        self.known.replace(Arc::into_inner(fresh.known).expect("the fresh log's filter is not shared"));
         self.registry = fresh.registry;
         self.last_registered_at_ms = fresh.last_registered_at_ms;
         Ok(())
@@ -206,7 +217,7 @@ impl Log {
     /// log is unchanged.
     pub fn register(&mut self, statements: &[Statement], now_ms: u64) -> Result<Vec<Outcome>, LogError> {
         let t = now_ms.max(self.last_registered_at_ms);
-        let view = self.view();
+        let view = self.filtered_state();
         let mut pending = PendingState::new(&view);
         let mut registry = self.registry.clone();
         let mut entries = Vec::new();
@@ -253,11 +264,6 @@ impl Log {
         self.registry = registry;
         self.last_registered_at_ms = t;
         Ok(outcomes)
-    }
-
-    /// The state as the rules read it.
-    fn view(&self) -> Known<'_> {
-        Known { state: &self.state, known: &self.known }
     }
 
     /// Appends entries with the state records they write, telling the known
@@ -417,7 +423,7 @@ impl Replayer {
                 entry.registered_at_ms, self.log.last_registered_at_ms
             )));
         }
-        let view = self.log.view();
+        let view = self.log.filtered_state();
         if view.statement_index(&stmt.id().0).map_err(LogError::from)?.is_some() {
             return Err(diverge("the statement is already in the log".into()));
         }

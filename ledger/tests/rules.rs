@@ -11,6 +11,7 @@ use common::*;
 use provlog_ledger::governance::{Action, KeySpec, Role, Scopes};
 use provlog_ledger::log::{Log, Outcome};
 use provlog_ledger::rules::{Mode, RuleSet};
+use provlog_ledger::state::StateView;
 use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS};
 use serde_json::json;
 
@@ -315,6 +316,26 @@ fn decisions_that_read_the_state_hold_after_the_log_is_reopened() {
         "2026-11-01T10:00:00Z",
     );
     assert!(flags_of(&c.submit(&processor, e)).is_empty(), "an input from before the reopening is known");
+}
+
+#[test]
+fn a_filtered_state_handed_out_earlier_sees_later_entries_and_reloads() {
+    // The HTTP handlers hold a FilteredState from startup and ask it
+    // whether a submission is already logged; it must share the log's
+    // filter, not a copy taken when it was handed out.
+    let mut c = strict();
+    let farm = c.farm.clone();
+    let view = c.log.filtered_state();
+    let event = c.commission_lot(&farm, &farm.lot("107346", "A1"), 1.0, "KGM", "2026-11-01T09:00:00Z");
+    let first = c.sign(&farm, &event);
+    let Outcome::Registered { index, .. } = c.register(first.clone()) else { panic!("registered") };
+    assert_eq!(view.statement_index(&first.id().0).unwrap(), Some(index));
+    c.log.reload().unwrap();
+    let event = c.commission_lot(&farm, &farm.lot("107346", "A2"), 1.0, "KGM", "2026-11-01T09:01:00Z");
+    let second = c.sign(&farm, &event);
+    let Outcome::Registered { index: later, .. } = c.register(second.clone()) else { panic!("registered") };
+    assert_eq!(view.statement_index(&first.id().0).unwrap(), Some(index), "kept across the reload");
+    assert_eq!(view.statement_index(&second.id().0).unwrap(), Some(later));
 }
 
 #[test]

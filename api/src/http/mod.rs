@@ -30,8 +30,8 @@ use crate::problem::Problem;
 use crate::sequencer::{Sequencer, SignedCheckpoint};
 use axum::routing::{get, post};
 use axum::Router;
+use provlog_ledger::log::FilteredState;
 use provlog_ledger::receipt::Receipt;
-use provlog_ledger::state::StoredState;
 use provlog_ledger::tiled_tree::TreeReader;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -42,7 +42,9 @@ pub struct App {
     pub origin: String,
     pub sequencer: Sequencer,
     pub reader: TreeReader,
-    pub state: StoredState,
+    /// Read through the log's filter of known keys: most submissions are
+    /// new, and their duplicate check then skips the store.
+    pub state: FilteredState,
     pub http: HttpConfig,
     pub partner_limits: Arc<RateLimiter<String>>,
     pub address_limits: Arc<RateLimiter<IpAddr>>,
@@ -56,7 +58,7 @@ impl App {
         config: &Config,
         sequencer: Sequencer,
         reader: TreeReader,
-        state: StoredState,
+        state: FilteredState,
         metrics: Arc<Metrics>,
         log_vkey: String,
     ) -> App {
