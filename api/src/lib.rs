@@ -235,8 +235,7 @@ impl Server {
         }
         let app = http::App::new(&config, sequencer, reader, state, metrics, log_vkey);
         let router = http::router(app.clone());
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
+        let listener = provlog_witness::http::listen(config.listen)
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         let http = provlog_witness::http::HttpConfig {
             header_read_timeout: Duration::from_millis(config.http.header_read_timeout_ms),

@@ -196,6 +196,26 @@ async fn info(State(app): State<App>) -> Response {
     text(StatusCode::OK, s)
 }
 
+/// Connections the kernel queues for `accept` (capped by
+/// `net.core.somaxconn`, 4096 by default on current Linux). tokio's `bind`
+/// asks for 1024; a burst of 1,024 clients connecting at once to a busy log
+/// overflowed that queue, and the dropped connection attempts waited 1–3 s
+/// for the client's SYN retransmission (BENCHMARKS.md, "Ingest").
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds `addr` for [`serve`]: SO_REUSEADDR, as `TcpListener::bind` sets
+/// it, and a backlog of [`LISTEN_BACKLOG`]. Call it inside the runtime.
+///
+/// # Errors
+/// The socket's, e.g. the address is in use.
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket =
+        if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then waits up to
 /// five seconds for open connections. Each connection is HTTP/1.1 with
 /// keep-alive; a client that does not send its headers within the header
@@ -252,4 +272,36 @@ pub async fn serve(
     let all = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, connections.acquire_many(all)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// More connections than tokio's default backlog of 1024 complete their
+    /// handshake while nobody accepts (with tokio's `bind`, the 1026th
+    /// waits for SYN retransmissions and times out).
+    #[test]
+    fn a_burst_of_connections_beyond_1024_is_queued_not_dropped() {
+        const BURST: usize = 1200;
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if somaxconn < BURST {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}, below the burst of {BURST}");
+            return;
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
+        let listener = runtime.block_on(async { listen("127.0.0.1:0".parse().unwrap()) }).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut open = Vec::with_capacity(BURST);
+        for i in 0..BURST {
+            let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+                .unwrap_or_else(|e| panic!("connection {i} of {BURST} not queued: {e}"));
+            open.push(stream);
+        }
+        assert_eq!(open.len(), BURST);
+    }
 }

@@ -79,8 +79,7 @@ impl Server {
             SledStore::open(&config.data_dir, &SledConfig { cache_capacity: config.sled_cache_bytes })
                 .map_err(|source| StartError::Store { path: config.data_dir.clone(), source })?;
         let witness = Arc::new(Witness::new(Arc::new(store), signer, config.logs));
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
+        let listener = crate::http::listen(config.listen)
             .map_err(|source| StartError::Listen { addr: config.listen, source })?;
         Ok(Server { witness, listener, http: config.http })
     }
