@@ -289,8 +289,16 @@ mod tests {
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(0);
-        if somaxconn < BURST {
-            eprintln!("skipped: net.core.somaxconn is {somaxconn}, below the burst of {BURST}");
+        // The soft limit on open files, from /proc/self/limits.
+        let files: usize = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|l| {
+                let line = l.lines().find(|l| l.starts_with("Max open files"))?.to_owned();
+                line.split_whitespace().nth(3)?.parse().ok()
+            })
+            .unwrap_or(0);
+        if somaxconn < BURST || files < BURST + 200 {
+            eprintln!("skipped: net.core.somaxconn {somaxconn} or the open-file limit {files} is below the burst of {BURST}");
             return;
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
