@@ -63,6 +63,12 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot start the {name} thread")]
+    Thread {
+        name: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot open the store in {path}")]
     Store {
         path: PathBuf,
@@ -172,7 +178,20 @@ impl Server {
         }
         let reopenable = open_store(&config)?;
         let store: Arc<dyn Store> = reopenable.clone();
-        let mut log = Log::open(store.clone(), &config.origin)?;
+        // The filter of known keys fills in the background (about 1.8 s
+        // per million events); until then the rules ask the store.
+        let (mut log, keys_loader) = Log::open_loading_keys(store.clone(), &config.origin)?;
+        std::thread::Builder::new()
+            .name("known-keys".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                match keys_loader.run() {
+                    Ok(true) => tracing::info!("known keys loaded in {:.1?}", started.elapsed()),
+                    Ok(false) => tracing::info!("known keys: the log reloaded them itself"),
+                    Err(e) => tracing::error!("loading the known keys failed, the rules read the store: {e}"),
+                }
+            })
+            .map_err(|source| StartError::Thread { name: "known-keys", source })?;
         if log.size() == 0 {
             let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
             let bytes = std::fs::read(&path)

@@ -8,7 +8,11 @@
 //! holds every such key in the store when the log opens, and the log adds
 //! each batch's keys before it commits the batch (a batch that then fails
 //! leaves extra keys, which only cost a store lookup). Nothing of it is
-//! stored; it is rebuilt from the store at every open.
+//! stored; it is rebuilt from the store at every open, either before the
+//! log is used ([`KnownKeys::load`]) or in the background
+//! ([`KnownKeys::loading`], [`KnownKeys::scan`],
+//! [`KnownKeys::finish_loading`]): until the scan is in place every key is
+//! a "maybe", and the keys added meanwhile are kept for it.
 //!
 //! It is a scalable Bloom filter: a list of blocked Bloom filters (each key's
 //! bits in one 512-bit block), the first sized when the log opens, each next
@@ -76,11 +80,41 @@ impl Part {
 struct Filter {
     parts: Vec<Part>,
     keys: RandomState,
+    /// While the store's keys are being loaded in the background: the
+    /// hashes of the keys added meanwhile, for the loaded filter to take
+    /// on. Until then every key is a "maybe".
+    loading: Option<Vec<u64>>,
 }
 
 impl Filter {
     fn with_capacity(capacity: u64) -> Self {
-        Self { parts: vec![Part::new(capacity.max(MIN_CAPACITY))], keys: RandomState::new() }
+        Self::keyed(capacity, RandomState::new())
+    }
+
+    fn keyed(capacity: u64, keys: RandomState) -> Self {
+        Self { parts: vec![Part::new(capacity.max(MIN_CAPACITY))], keys, loading: None }
+    }
+
+    /// Adds every object, event and statement key in `store`.
+    fn scan(&mut self, store: &dyn Store) -> Result<(), StorageError> {
+        for prefix in [PREFIX_OBJECT, PREFIX_EVENT, PREFIX_STATEMENT] {
+            let end = prefix_end(&[prefix]);
+            let mut start = vec![prefix];
+            loop {
+                let records = store.range(&start, &end, SCAN_CHUNK, false)?;
+                for (k, _) in &records {
+                    self.insert(k);
+                }
+                match records.last() {
+                    Some((last, _)) if records.len() == SCAN_CHUNK => {
+                        start = last.clone();
+                        start.push(0);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The hash of the key `prefix || id`.
@@ -96,6 +130,14 @@ impl Filter {
             return;
         }
         let h = self.hash(key[0], &key[1..]);
+        if let Some(added) = &mut self.loading {
+            added.push(h);
+            return;
+        }
+        self.insert_hash(h);
+    }
+
+    fn insert_hash(&mut self, h: u64) {
         if self.parts.iter().any(|p| p.contains(h)) {
             return;
         }
@@ -108,10 +150,17 @@ impl Filter {
     }
 
     fn may_contain(&self, prefix: u8, id: &[u8]) -> bool {
+        if self.loading.is_some() {
+            return true;
+        }
         let h = self.hash(prefix, id);
         self.parts.iter().any(|p| p.contains(h))
     }
 }
+
+/// The store's keys scanned by [`KnownKeys::scan`], to be put in place by
+/// [`KnownKeys::finish_loading`].
+pub struct LoadedKeys(Filter);
 
 /// The filter. See the module documentation. It is shared: the log's one
 /// writer adds keys, and any thread may ask (the HTTP handlers ask before
@@ -144,24 +193,55 @@ impl KnownKeys {
     /// The store's, if a range read fails.
     pub fn load(store: &dyn Store, expected: u64) -> Result<Self, StorageError> {
         let mut filter = Filter::with_capacity(expected);
-        for prefix in [PREFIX_OBJECT, PREFIX_EVENT, PREFIX_STATEMENT] {
-            let end = prefix_end(&[prefix]);
-            let mut start = vec![prefix];
-            loop {
-                let records = store.range(&start, &end, SCAN_CHUNK, false)?;
-                for (k, _) in &records {
-                    filter.insert(k);
-                }
-                match records.last() {
-                    Some((last, _)) if records.len() == SCAN_CHUNK => {
-                        start = last.clone();
-                        start.push(0);
-                    }
-                    _ => break,
-                }
-            }
-        }
+        filter.scan(store)?;
         Ok(Self { filter: RwLock::new(filter) })
+    }
+
+    /// A filter that answers "maybe" for every key until
+    /// [`KnownKeys::finish_loading`] gives it the store's keys; the keys
+    /// added meanwhile are kept for then. With [`KnownKeys::scan`] on
+    /// another thread, a log starts without waiting for the scan.
+    pub fn loading() -> Self {
+        let mut filter = Filter::with_capacity(0);
+        filter.loading = Some(Vec::new());
+        Self { filter: RwLock::new(filter) }
+    }
+
+    /// The keys of `store`, read without holding the lock, for
+    /// [`KnownKeys::finish_loading`].
+    ///
+    /// # Errors
+    /// The store's, if a range read fails.
+    pub fn scan(&self, store: &dyn Store, expected: u64) -> Result<LoadedKeys, StorageError> {
+        let mut filter = Filter::keyed(expected, self.read().keys.clone());
+        filter.scan(store)?;
+        Ok(LoadedKeys(filter))
+    }
+
+    /// Puts `loaded` in place, with the keys added since
+    /// [`KnownKeys::loading`]. Returns false, and changes nothing, if the
+    /// filter is not loading any more ([`KnownKeys::replace`] gave it the
+    /// keys of a store reopened meanwhile: the scan may predate keys added
+    /// since).
+    pub fn finish_loading(&self, loaded: LoadedKeys) -> bool {
+        let mut filter = self.write();
+        // Same hash key: the loaded filter was scanned for this loading.
+        let same_keys = filter.keys.hash_one(0u8) == loaded.0.keys.hash_one(0u8);
+        if filter.loading.is_none() || !same_keys {
+            return false;
+        }
+        let added = filter.loading.take().unwrap_or_default();
+        let mut loaded = loaded.0;
+        for h in added {
+            loaded.insert_hash(h);
+        }
+        *filter = loaded;
+        true
+    }
+
+    /// Whether the store's keys are still being loaded (every key a "maybe").
+    pub fn is_loading(&self) -> bool {
+        self.read().loading.is_some()
     }
 
     /// Replaces the whole filter with `other`'s (the log's reload).
@@ -258,5 +338,44 @@ mod tests {
             assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} not loaded");
         }
         assert!(f.may_contain(PREFIX_STATEMENT, b"0123"));
+    }
+
+    fn store_with(keys: &[Vec<u8>]) -> MemoryStore {
+        let store = MemoryStore::new();
+        let mut b = Batch::new();
+        for k in keys {
+            b.put(k.clone(), vec![1]);
+        }
+        store.commit(&b).unwrap();
+        store
+    }
+
+    #[test]
+    fn a_loading_filter_says_maybe_until_loaded_and_keeps_the_keys_added_meanwhile() {
+        let store = store_with(&[object_key(1)]);
+        let f = KnownKeys::loading();
+        assert!(f.is_loading());
+        assert!(f.may_contain(PREFIX_OBJECT, b"never added"), "loading: everything is a maybe");
+        f.insert(&object_key(2)); // added while loading, before the scan
+        let loaded = f.scan(&store, 0).unwrap();
+        f.insert(&object_key(3)); // added after the scan, before it is put in place
+        assert!(f.finish_loading(loaded));
+        assert!(!f.is_loading());
+        for i in 1..=3 {
+            assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} lost");
+        }
+        let false_maybes = (100..1100).filter(|&i| f.may_contain(PREFIX_OBJECT, &object_key(i)[1..])).count();
+        assert!(false_maybes < 50, "{false_maybes} of 1000 absent keys answered maybe");
+    }
+
+    #[test]
+    fn a_load_that_finishes_after_a_replace_changes_nothing() {
+        let f = KnownKeys::loading();
+        let stale = f.scan(&MemoryStore::new(), 0).unwrap();
+        f.replace(KnownKeys::load(&store_with(&[object_key(7)]), 0).unwrap());
+        f.insert(&object_key(8));
+        assert!(!f.finish_loading(stale), "a scan from before the replace must not be put in place");
+        assert!(f.may_contain(PREFIX_OBJECT, &object_key(7)[1..]));
+        assert!(f.may_contain(PREFIX_OBJECT, &object_key(8)[1..]));
     }
 }

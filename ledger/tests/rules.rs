@@ -319,6 +319,32 @@ fn decisions_that_read_the_state_hold_after_the_log_is_reopened() {
 }
 
 #[test]
+fn decisions_hold_while_the_known_keys_load_in_the_background_and_after() {
+    let mut c = strict();
+    let farm = c.farm.clone();
+    let event = c.commission_lot(&farm, &farm.lot("107346", "A1"), 1.0, "KGM", "2026-11-01T09:00:00Z");
+    let before = c.sign(&farm, &event);
+    let Outcome::Registered { index: first, .. } = c.register(before.clone()) else { panic!("registered") };
+
+    let (log, loader) = Log::open_loading_keys(c.store.clone(), ORIGIN).unwrap();
+    c.log = log;
+    let event = c.commission_lot(&farm, &farm.lot("107346", "A2"), 1.0, "KGM", "2026-11-01T09:01:00Z");
+    let during = c.sign(&farm, &event);
+    let Outcome::Registered { index: second, .. } = c.register(during.clone()) else { panic!("registered") };
+    match c.register(before.clone()) {
+        Outcome::Duplicate { index, .. } => assert_eq!(index, first),
+        other => panic!("a duplicate while loading: {other:?}"),
+    }
+    assert!(loader.run().unwrap(), "the scan is put in place");
+    for (s, index) in [(before, first), (during, second)] {
+        match c.register(s) {
+            Outcome::Duplicate { index: i, .. } => assert_eq!(i, index),
+            other => panic!("a duplicate after loading: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_filtered_state_handed_out_earlier_sees_later_entries_and_reloads() {
     // The HTTP handlers hold a FilteredState from startup and ask it
     // whether a submission is already logged; it must share the log's
