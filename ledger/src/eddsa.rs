@@ -17,10 +17,15 @@
 //! is three doublings of a point already at hand. When check 3 fails the
 //! signature is refused either way. Hence [`verify_strict`] checks 1, 3 and
 //! then the small orders of `R'` and `A`, and accepts exactly what
-//! `verify_strict` accepts; the tests compare the two on valid, mutated and
-//! crafted signatures (small-order and non-canonical `R`, non-canonical
-//! `S`, keys with a torsion component), and a fuzz target keeps comparing
-//! them.
+//! `verify_strict` accepts. The tests compare the two on valid, mutated and
+//! crafted signatures (a small-order `R` that satisfies the equation,
+//! non-canonical `S`, small-order keys, keys with a torsion component), and
+//! a fuzz target keeps comparing them. Two cases rest on the argument
+//! alone, as no test can build them: a non-canonical encoding of an `R`
+//! that is not of small order (its equation cannot be satisfied without a
+//! discrete logarithm; the byte comparison refuses it, as `verify_strict`'s
+//! does), and non-canonical key encodings (the same key bytes are hashed
+//! and used by both; the COSE layer refuses such keys before either).
 
 use curve25519_dalek::{EdwardsPoint, Scalar};
 use ed25519_dalek::VerifyingKey;

@@ -81,8 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let rt = provlog_api::runtime()?;
     rt.block_on(async move {
         let mirror = Mirror::start(config)?;
-        let listener = tokio::net::TcpListener::bind(cli.listen)
-            .await
+        let listener = provlog_witness::http::listen(cli.listen)
             .with_context(|| format!("cannot listen on {}", cli.listen))?;
         tracing::info!("mirror listening on {}", listener.local_addr()?);
         let http = provlog_witness::http::HttpConfig {

@@ -1,12 +1,17 @@
 //! The fjall engine (an LSM tree): one keyspace; a batch is one atomic
 //! journal write, made durable by [`Store::flush`] (`PersistMode::SyncAll`).
 //!
-//! Reads go through a snapshot. fjall's plain `Keyspace::get` and `range`
-//! read at the newest sequence number, which includes a batch whose items
-//! are still being inserted one by one: a reader could see the pending
-//! entries of a filling bundle deleted before the bundle itself was
-//! written (receipts failed with "entries … are missing" under load). A
-//! snapshot reads at the last sequence number whose batch is complete.
+//! Reads go through a snapshot of whole batches. fjall's plain
+//! `Keyspace::get` and `range` read at the newest sequence number, which
+//! includes a batch whose items are still being inserted one by one: a
+//! reader could see the pending entries of a filling bundle deleted before
+//! the bundle itself was written (receipts failed with "entries … are
+//! missing" under load). A fjall snapshot alone is not enough either (see
+//! `FjallStore::snapshot`): snapshots are opened only while none of this
+//! store's commits is in flight. One consequence: when fjall slows a
+//! commit down for write backpressure (four sealed memtables waiting, or a
+//! level 0 of 20 runs), it does so inside the commit, and reads wait with
+//! it.
 //!
 //! Why a second engine: a log entry writes several small index records
 //! (statement ID, event ID, objects, mentions), and on this project's

@@ -345,7 +345,23 @@ impl Connection {
             .body(Body::new(hyper::body::Bytes::copy_from_slice(statement)))
             .map_err(|e| e.to_string())?;
         let answer = async {
-            let response = self.sender().await?.send_request(request).await.map_err(|e| e.to_string())?;
+            let mut request = request;
+            // A kept-alive connection the server closed after the check in
+            // `sender` gives the request back unsent: sent once more on a
+            // new connection, as reqwest's pool did.
+            let mut resent = false;
+            let response = loop {
+                match self.sender().await?.try_send_request(request).await {
+                    Ok(response) => break response,
+                    Err(mut e) => match e.take_message() {
+                        Some(unsent) if !resent => {
+                            (request, resent) = (unsent, true);
+                            self.sender = None;
+                        }
+                        _ => return Err(e.into_error().to_string()),
+                    },
+                }
+            };
             let status = response.status().as_u16();
             let body = response.into_body().collect().await.map_err(|e| format!("body: {e}"))?;
             Ok((status, body.to_bytes()))
