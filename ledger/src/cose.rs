@@ -51,8 +51,7 @@ pub const CLAIM_SUB: i64 = 2;
 /// CWT claim `iat` (issued at, seconds since the epoch).
 pub const CLAIM_IAT: i64 = 6;
 
-/// Size in bytes of an Ed25519 signature.
-pub const SIGNATURE_SIZE: usize = 64;
+pub use crate::eddsa::SIGNATURE_SIZE;
 
 /// Why a COSE message or key was refused or did not verify.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]

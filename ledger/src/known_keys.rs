@@ -226,22 +226,16 @@ impl KnownKeys {
     pub fn finish_loading(&self, loaded: LoadedKeys) -> bool {
         let mut filter = self.write();
         // Same hash key: the loaded filter was scanned for this loading.
-        let same_keys = filter.keys.hash_one(0u8) == loaded.0.keys.hash_one(0u8);
-        if filter.loading.is_none() || !same_keys {
+        if filter.keys.hash_one(0u8) != loaded.0.keys.hash_one(0u8) {
             return false;
         }
-        let added = filter.loading.take().unwrap_or_default();
+        let Some(added) = filter.loading.take() else { return false };
         let mut loaded = loaded.0;
         for h in added {
             loaded.insert_hash(h);
         }
         *filter = loaded;
         true
-    }
-
-    /// Whether the store's keys are still being loaded (every key a "maybe").
-    pub fn is_loading(&self) -> bool {
-        self.read().loading.is_some()
     }
 
     /// Replaces the whole filter with `other`'s (the log's reload).
@@ -354,13 +348,13 @@ mod tests {
     fn a_loading_filter_says_maybe_until_loaded_and_keeps_the_keys_added_meanwhile() {
         let store = store_with(&[object_key(1)]);
         let f = KnownKeys::loading();
-        assert!(f.is_loading());
+        assert!(f.read().loading.is_some());
         assert!(f.may_contain(PREFIX_OBJECT, b"never added"), "loading: everything is a maybe");
         f.insert(&object_key(2)); // added while loading, before the scan
         let loaded = f.scan(&store, 0).unwrap();
         f.insert(&object_key(3)); // added after the scan, before it is put in place
         assert!(f.finish_loading(loaded));
-        assert!(!f.is_loading());
+        assert!(f.read().loading.is_none());
         for i in 1..=3 {
             assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} lost");
         }

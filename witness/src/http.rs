@@ -293,8 +293,7 @@ mod tests {
         let files: usize = std::fs::read_to_string("/proc/self/limits")
             .ok()
             .and_then(|l| {
-                let line = l.lines().find(|l| l.starts_with("Max open files"))?.to_owned();
-                line.split_whitespace().nth(3)?.parse().ok()
+                l.lines().find(|l| l.starts_with("Max open files"))?.split_whitespace().nth(3)?.parse().ok()
             })
             .unwrap_or(0);
         if somaxconn < BURST || files < BURST + 200 {
@@ -304,12 +303,12 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
         let listener = runtime.block_on(async { listen("127.0.0.1:0".parse().unwrap()) }).unwrap();
         let addr = listener.local_addr().unwrap();
+        // Each connection stays open, so that the queue holds them all.
         let mut open = Vec::with_capacity(BURST);
         for i in 0..BURST {
             let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))
                 .unwrap_or_else(|e| panic!("connection {i} of {BURST} not queued: {e}"));
             open.push(stream);
         }
-        assert_eq!(open.len(), BURST);
     }
 }

@@ -366,17 +366,14 @@ impl Connection {
             let body = response.into_body().collect().await.map_err(|e| format!("body: {e}"))?;
             Ok((status, body.to_bytes()))
         };
-        match tokio::time::timeout(Duration::from_secs(60), answer).await {
-            Ok(r) => r,
-            Err(_) => {
-                self.sender = None;
-                Err("no answer in 60 s".into())
-            }
-        }
+        tokio::time::timeout(Duration::from_secs(60), answer)
+            .await
+            .unwrap_or_else(|_| Err("no answer in 60 s".into()))
     }
 
     /// Posts one statement; returns (registered or present, refused,
-    /// failed). The statement counts once its receipt is read.
+    /// failed). The statement counts once its receipt is read; after a
+    /// failure the connection is dropped (the next request opens another).
     async fn post_one(&mut self, statement: &[u8]) -> (usize, usize, usize) {
         match self.post(statement).await {
             Ok((200 | 201, _)) => (1, 0, 0),
