@@ -393,7 +393,10 @@ impl Worker {
 
     fn process(&mut self, batch: Vec<Submission>, count: usize) {
         let started = Instant::now();
-        let statements: Vec<Statement> = batch.iter().flat_map(|s| s.statements.iter().cloned()).collect();
+        // Borrowed, not cloned: a clone of each statement (its bytes, its
+        // parsed message and event) and its drop were 3-4 % of the server's
+        // CPU in a batched run.
+        let statements: Vec<&Statement> = batch.iter().flat_map(|s| &s.statements).collect();
         let result = self.log.register(&statements, now_ms()).and_then(|outcomes| {
             let registered = |o: &Outcome| matches!(o, Outcome::Registered { .. });
             if outcomes.iter().any(registered) {

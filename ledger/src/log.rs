@@ -22,6 +22,7 @@ use crate::statement::{Statement, StatementError, StatementId};
 use crate::storage::{Batch, StorageError, Store};
 use crate::tiled_tree::{TiledTree, TreeError, TreeReader};
 use crate::Hash;
+use std::borrow::Borrow;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -258,7 +259,11 @@ impl Log {
     /// # Errors
     /// [`LogError`] for storage failures; then nothing was appended and the
     /// log is unchanged.
-    pub fn register(&mut self, statements: &[Statement], now_ms: u64) -> Result<Vec<Outcome>, LogError> {
+    pub fn register<S: Borrow<Statement>>(
+        &mut self,
+        statements: &[S],
+        now_ms: u64,
+    ) -> Result<Vec<Outcome>, LogError> {
         let t = now_ms.max(self.last_registered_at_ms);
         let view = self.filtered_state();
         let mut pending = PendingState::new(&view);
@@ -266,6 +271,7 @@ impl Log {
         let mut entries = Vec::new();
         let mut outcomes = Vec::with_capacity(statements.len());
         for stmt in statements {
+            let stmt = stmt.borrow();
             let id = stmt.id();
             if let Some(index) = pending.statement_index(&id.0)? {
                 outcomes.push(Outcome::Duplicate { index, id });
