@@ -16,7 +16,14 @@
 //!                              tile is followed by its 255 interior node hashes
 //! "E" || N u64 BE              full entry bundle N (written once, when it fills)
 //! "P" || index u64 BE          one entry of the entry bundle that is not full yet
+//! "K" || N u64 BE || c u8      chunk c (0..16) of full level-0 tile N: its 16 leaf
+//!                              hashes, their 15 interior nodes, and the siblings of
+//!                              its root's path at heights 4 to 7
 //! ```
+//!
+//! The chunk records repeat what the expanded tile holds, in 1 KB pieces:
+//! an inclusion proof through an old level-0 tile reads the chunk of its
+//! leaf instead of the 16 KB tile.
 //!
 //! A tile's hashes never change once written; a partial tile only grows.
 //! So the tile of width W at any historical size is a prefix of the stored one.
@@ -33,6 +40,14 @@ const KEY_STATE: &[u8] = b"S";
 const PREFIX_TILE: u8 = b'T';
 const PREFIX_BUNDLE: u8 = b'E';
 const PREFIX_PENDING: u8 = b'P';
+const PREFIX_CHUNK: u8 = b'K';
+/// Leaves of a level-0 tile in one chunk record; chunks in a tile.
+const CHUNK_WIDTH: usize = 16;
+/// The height of a chunk's subtree.
+const CHUNK_HEIGHT: u8 = 4;
+/// Hashes in a chunk record: a 16-wide subtree with its interior nodes,
+/// then the siblings of its root's path up to the tile's root.
+const CHUNK_NODES: usize = 2 * CHUNK_WIDTH - 1 + (TILE_HEIGHT - CHUNK_HEIGHT) as usize;
 const STATE_VERSION: u8 = 1;
 const W: u64 = TILE_WIDTH as u64;
 
@@ -79,6 +94,13 @@ fn pending_key(index: u64) -> Vec<u8> {
     k
 }
 
+fn chunk_key(tile: u64, chunk: u8) -> Vec<u8> {
+    let mut k = vec![PREFIX_CHUNK];
+    k.extend_from_slice(&tile.to_be_bytes());
+    k.push(chunk);
+    k
+}
+
 fn encode_state(f: &Frontier) -> Vec<u8> {
     let mut v = Vec::with_capacity(1 + 8 + HASH_SIZE * (f.nodes().len() + 1));
     v.push(STATE_VERSION);
@@ -119,7 +141,38 @@ const EXPANDED: usize = 2 * TILE_WIDTH as usize - 1;
 /// Where the node at `height` (0..=8) and position `j` of a tile sits in its
 /// expanded form.
 fn expanded_offset(height: u8, j: usize) -> usize {
-    512 - (512 >> height) + j
+    subtree_offset(TILE_WIDTH as usize, height, j)
+}
+
+/// Where the node at `height` and position `j` sits in the expanded form
+/// of a subtree `width` leaves wide (its leaves, then its interior nodes
+/// height by height).
+fn subtree_offset(width: usize, height: u8, j: usize) -> usize {
+    2 * width - ((2 * width) >> height) + j
+}
+
+/// The chunk records of full level-0 tile `tile` (see the module
+/// documentation), cut from its expanded form.
+fn level0_chunks(tile: u64, expanded: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    debug_assert_eq!(expanded.len(), EXPANDED * HASH_SIZE);
+    // `count` nodes of `height` from position `first` of the expanded tile.
+    let nodes = |height: u8, first: usize, count: usize| {
+        let at = expanded_offset(height, first) * HASH_SIZE;
+        &expanded[at..at + count * HASH_SIZE]
+    };
+    (0..CHUNK_WIDTH)
+        .map(|c| {
+            let mut v = Vec::with_capacity(CHUNK_NODES * HASH_SIZE);
+            for h in 0..=CHUNK_HEIGHT {
+                let count = CHUNK_WIDTH >> h;
+                v.extend_from_slice(nodes(h, c * count, count));
+            }
+            for h in CHUNK_HEIGHT..TILE_HEIGHT {
+                v.extend_from_slice(nodes(h, (c >> (h - CHUNK_HEIGHT)) ^ 1, 1));
+            }
+            (chunk_key(tile, c as u8), v)
+        })
+        .collect()
 }
 
 /// A full tile's hashes followed by its interior nodes, so that any subtree
@@ -287,7 +340,15 @@ impl TreeReader {
         if index >= size {
             return Err(TreeError::IndexOutOfRange { index, tree_size: size });
         }
-        proof::prove_inclusion(&Reads::new(self), index, size)
+        let reads = Reads::new(self);
+        // The chunk of the leaf holds every node the proof needs from its
+        // level-0 tile; read it first, or the path's upper siblings would
+        // be read from another chunk.
+        let tile = index / W;
+        if self.is_old_level0(tile) && self.cache.get(0, tile).is_none() {
+            self.level0_node(tile, 0, (index % W) as usize, &reads.memo)?;
+        }
+        proof::prove_inclusion(&reads, index, size)
     }
 
     /// The consistency proof from the tree of `old_size` leaves to the tree
@@ -464,6 +525,17 @@ impl TreeReader {
                 ))
                 .into());
             }
+            if level == 0 && hashes.len() == TILE_WIDTH as usize {
+                // Absent in a store written before they existed.
+                for (key, chunk) in level0_chunks(index, &want) {
+                    if self.store.get(&key)?.is_some_and(|stored| stored != chunk) {
+                        return Err(StorageError::corrupt(format!(
+                            "a chunk record of hash tile 0/{index} differs from the entries"
+                        ))
+                        .into());
+                    }
+                }
+            }
             Ok(())
         };
         let mut start = 0u64;
@@ -515,6 +587,11 @@ impl TreeReader {
         let tile_index = first / W;
         let offset = (first % W) as usize;
         let end = (offset + count) * HASH_SIZE;
+        if level == 0 && self.is_old_level0(tile_index) && self.cache.get(0, tile_index).is_none() {
+            if let Some(h) = self.level0_node(tile_index, r, offset >> r, memo)? {
+                return Ok(h);
+            }
+        }
         let data = self.stored_tile_min(level, tile_index, end, memo)?;
         if data.len() == EXPANDED * HASH_SIZE {
             let at = expanded_offset(r, offset >> r) * HASH_SIZE;
@@ -541,20 +618,102 @@ impl TreeReader {
     }
 }
 
-/// Tiles one read (a proof, a root) has fetched outside the shared cache;
-/// a proof needs several hashes from each tile on its path.
+impl TreeReader {
+    /// Whether level-0 tile `index` is full and older than the ones the
+    /// shared cache takes (see [`TreeReader::stored_tile_min`]).
+    fn is_old_level0(&self, index: u64) -> bool {
+        index + RECENT_LEVEL0_TILES < self.size() / W
+    }
+
+    /// The node at `height` (0..8) and position `j` of full level-0 tile
+    /// `tile`, from a chunk record that holds it, read through `memo` (a
+    /// proof finds every node it needs from one tile in the chunk of its
+    /// leaf); `None` if the store has no such record (a store written
+    /// before they existed).
+    fn level0_node(
+        &self,
+        tile: u64,
+        height: u8,
+        j: usize,
+        memo: &TileMemo,
+    ) -> Result<Option<Hash>, TreeError> {
+        // The chunks that hold the node, and where in them.
+        let (chunks, at) = if height < CHUNK_HEIGHT {
+            let per_chunk = CHUNK_WIDTH >> height;
+            let c = j / per_chunk;
+            (c..c + 1, subtree_offset(CHUNK_WIDTH, height, j % per_chunk))
+        } else {
+            // A sibling on the path of every chunk under the node's sibling.
+            let up = height - CHUNK_HEIGHT;
+            let first = (j ^ 1) << up;
+            (first..first + (1 << up), 2 * CHUNK_WIDTH - 1 + up as usize)
+        };
+        if memo.chunkless.borrow().contains(&tile) {
+            return Ok(None);
+        }
+        let data = match memo.chunk(tile, chunks.clone()) {
+            Some(d) => d,
+            None => {
+                let c = chunks.start as u8;
+                match self.store.get(&chunk_key(tile, c))? {
+                    Some(d) if d.len() == CHUNK_NODES * HASH_SIZE => {
+                        let d = Arc::new(d);
+                        memo.put_chunk(tile, c, d.clone());
+                        d
+                    }
+                    Some(_) => {
+                        return Err(StorageError::corrupt(format!(
+                            "chunk record {c} of hash tile 0/{tile} has the wrong length"
+                        ))
+                        .into())
+                    }
+                    None => {
+                        memo.chunkless.borrow_mut().push(tile);
+                        return Ok(None);
+                    }
+                }
+            }
+        };
+        Ok(Some(Hash::from_slice(&data[at * HASH_SIZE..(at + 1) * HASH_SIZE]).expect("32 bytes")))
+    }
+}
+
+/// Tiles, and chunk records of level-0 tiles, that one read (a proof, a
+/// root) has fetched outside the shared cache; a proof needs several
+/// hashes from each.
 #[derive(Default)]
-struct TileMemo(std::cell::RefCell<Vec<(u8, u64, TileBytes)>>);
+struct TileMemo {
+    tiles: std::cell::RefCell<Vec<(u8, u64, TileBytes)>>,
+    /// (level-0 tile, chunk, record).
+    chunks: std::cell::RefCell<Vec<(u64, u8, TileBytes)>>,
+    /// Level-0 tiles found without chunk records.
+    chunkless: std::cell::RefCell<Vec<u64>>,
+}
 
 impl TileMemo {
     fn get(&self, level: u8, index: u64) -> Option<Arc<Vec<u8>>> {
-        self.0.borrow().iter().find(|(l, i, _)| (*l, *i) == (level, index)).map(|(_, _, t)| t.clone())
+        self.tiles.borrow().iter().find(|(l, i, _)| (*l, *i) == (level, index)).map(|(_, _, t)| t.clone())
     }
 
     fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
-        let mut tiles = self.0.borrow_mut();
+        let mut tiles = self.tiles.borrow_mut();
         tiles.retain(|(l, i, _)| (*l, *i) != (level, index));
         tiles.push((level, index, data));
+    }
+
+    /// A chunk record of `tile` with its number in `chunks`.
+    fn chunk(&self, tile: u64, chunks: std::ops::Range<usize>) -> Option<TileBytes> {
+        let found = self
+            .chunks
+            .borrow()
+            .iter()
+            .find(|(t, c, _)| *t == tile && chunks.contains(&(*c as usize)))
+            .map(|(_, _, d)| d.clone());
+        found
+    }
+
+    fn put_chunk(&self, tile: u64, chunk: u8, data: TileBytes) {
+        self.chunks.borrow_mut().push((tile, chunk, data));
     }
 }
 
@@ -750,6 +909,11 @@ impl TiledTree {
         }
         for (level, index, data) in &written {
             batch.put(tile_key(*level, *index), data.as_slice());
+            if *level == 0 && data.len() == EXPANDED * HASH_SIZE {
+                for (key, chunk) in level0_chunks(*index, data) {
+                    batch.put(key, chunk);
+                }
+            }
         }
 
         // Entries: a bundle that fills in this batch is written whole (with
@@ -851,17 +1015,26 @@ mod tests {
         assert!(matches!(r.root_at(leaves.len() as u64 + 1), Err(TreeError::SizeBeyondTree { .. })));
     }
 
-    /// A store that answers "absent" to the first read of one key, as if
-    /// that read had happened just before a writer's batch created it.
-    struct FirstReadMisses {
+    /// A store that records the keys read with `get`, and answers "absent"
+    /// to the first read of `miss_once` (if any), as if that read had
+    /// happened just before a writer's batch created it.
+    struct Spy {
         inner: Arc<dyn Store>,
-        key: Vec<u8>,
+        reads: std::sync::Mutex<Vec<Vec<u8>>>,
+        miss_once: Option<Vec<u8>>,
         missed: std::sync::atomic::AtomicBool,
     }
 
-    impl Store for FirstReadMisses {
+    impl Spy {
+        fn new(inner: Arc<dyn Store>, miss_once: Option<Vec<u8>>) -> Arc<Self> {
+            Arc::new(Spy { inner, reads: Default::default(), miss_once, missed: Default::default() })
+        }
+    }
+
+    impl Store for Spy {
         fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-            if key == self.key && !self.missed.swap(true, Ordering::SeqCst) {
+            self.reads.lock().unwrap().push(key.to_vec());
+            if self.miss_once.as_deref() == Some(key) && !self.missed.swap(true, Ordering::SeqCst) {
                 return Ok(None);
             }
             self.inner.get(key)
@@ -894,11 +1067,7 @@ mod tests {
         // report the entries missing (seen as 500s on receipts under load).
         let (t, _) = build(&[W + 10]);
         let inner = t.reader().store().clone();
-        let store = Arc::new(FirstReadMisses {
-            inner,
-            key: bundle_key(0),
-            missed: std::sync::atomic::AtomicBool::new(false),
-        });
+        let store = Spy::new(inner, Some(bundle_key(0)));
         let reader = TiledTree::open(store.clone()).unwrap().reader().clone();
         assert!(!store.missed.load(Ordering::SeqCst), "opening did not read the bundle");
         assert_eq!(reader.entry(17).unwrap(), entry(17));
@@ -931,6 +1100,62 @@ mod tests {
         );
         assert!(cached.contains(&(0, full - 1)), "the newest full level-0 tile is cached: {cached:?}");
         assert!(cached.contains(&(1, 0)), "level-1 tile cached: {cached:?}");
+    }
+
+    #[test]
+    fn old_level0_proofs_read_one_chunk_not_the_tile() {
+        let full = RECENT_LEVEL0_TILES + 3;
+        let (t, leaves) = build(&[full * W + 3]);
+        let store = Spy::new(t.reader().store().clone(), None);
+        let r = TiledTree::open(store.clone()).unwrap().reader().clone();
+        let mem = InMemoryLeaves(&leaves);
+        let size = leaves.len() as u64;
+        // Every leaf of an old tile, at the full size and at a smaller one
+        // at which the tile is still complete.
+        for at in [size, 2 * W + 5] {
+            let root = root_of(&leaves[..at as usize]);
+            for index in W..2 * W {
+                store.reads.lock().unwrap().clear();
+                let p = r.prove_inclusion(index, at).unwrap();
+                assert_eq!(p, proof::prove_inclusion(&mem, index, at).unwrap(), "index {index} at {at}");
+                check_inclusion(&leaves[index as usize], index, at, &p, &root).unwrap();
+                let reads = store.reads.lock().unwrap().clone();
+                let chunk = chunk_key(1, ((index % W) / CHUNK_WIDTH as u64) as u8);
+                // Reads of level-0 tile 1: its chunk records, or the tile.
+                let tile1: Vec<&Vec<u8>> =
+                    reads.iter().filter(|k| k[..9] == chunk[..9] || **k == tile_key(0, 1)).collect();
+                assert_eq!(tile1, vec![&chunk], "reads of tile 0/1 for {index} at {at}");
+            }
+        }
+        // A store written before the records existed: the tile is read.
+        let mut b = Batch::new();
+        for n in 0..full {
+            for (key, _) in level0_chunks(n, &expand(&leaves[(n * W) as usize..((n + 1) * W) as usize])) {
+                b.delete(key);
+            }
+        }
+        store.commit(&b).unwrap();
+        let r = TiledTree::open(store.clone()).unwrap().reader().clone();
+        store.reads.lock().unwrap().clear();
+        let p = r.prove_inclusion(W + 7, size).unwrap();
+        assert_eq!(p, proof::prove_inclusion(&mem, W + 7, size).unwrap());
+        let reads = store.reads.lock().unwrap().clone();
+        let tile1: Vec<&Vec<u8>> =
+            reads.iter().filter(|k| k[..9] == chunk_key(1, 0)[..9] || **k == tile_key(0, 1)).collect();
+        assert_eq!(tile1, vec![&chunk_key(1, 0), &tile_key(0, 1)], "one chunk looked for, then the tile");
+        r.verify_all(&root_of(&leaves)).unwrap();
+    }
+
+    #[test]
+    fn verify_all_catches_a_changed_chunk_record() {
+        let (t, leaves) = build(&[3 * W]);
+        let r = t.reader();
+        r.verify_all(&root_of(&leaves)).unwrap();
+        let mut b = Batch::new();
+        b.put(chunk_key(1, 9), vec![7u8; CHUNK_NODES * HASH_SIZE]);
+        r.store().commit(&b).unwrap();
+        let err = r.verify_all(&root_of(&leaves)).unwrap_err().to_string();
+        assert!(err.contains("chunk record of hash tile 0/1"), "{err}");
     }
 
     #[test]
