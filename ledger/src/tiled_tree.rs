@@ -345,7 +345,7 @@ impl TreeReader {
         // level-0 tile; read it first, or the path's upper siblings would
         // be read from another chunk.
         let tile = index / W;
-        if self.is_old_level0(tile) && self.cache.get(0, tile).is_none() {
+        if self.is_old_level0(tile) {
             self.level0_node(tile, 0, (index % W) as usize, &reads.memo)?;
         }
         proof::prove_inclusion(&reads, index, size)
@@ -587,7 +587,7 @@ impl TreeReader {
         let tile_index = first / W;
         let offset = (first % W) as usize;
         let end = (offset + count) * HASH_SIZE;
-        if level == 0 && self.is_old_level0(tile_index) && self.cache.get(0, tile_index).is_none() {
+        if level == 0 && self.is_old_level0(tile_index) {
             if let Some(h) = self.level0_node(tile_index, r, offset >> r, memo)? {
                 return Ok(h);
             }
@@ -628,8 +628,9 @@ impl TreeReader {
     /// The node at `height` (0..8) and position `j` of full level-0 tile
     /// `tile`, from a chunk record that holds it, read through `memo` (a
     /// proof finds every node it needs from one tile in the chunk of its
-    /// leaf); `None` if the store has no such record (a store written
-    /// before they existed).
+    /// leaf); `None` if the shared cache holds the tile itself (the
+    /// writer's cache, until evicted) or the store has no such record (a
+    /// store written before they existed): the caller reads the tile then.
     fn level0_node(
         &self,
         tile: u64,
@@ -653,6 +654,10 @@ impl TreeReader {
         }
         let data = match memo.chunk(tile, chunks.clone()) {
             Some(d) => d,
+            None if self.cache.get(0, tile).is_some() => {
+                memo.chunkless.borrow_mut().push(tile);
+                return Ok(None);
+            }
             None => {
                 let c = chunks.start as u8;
                 match self.store.get(&chunk_key(tile, c))? {
@@ -686,7 +691,8 @@ struct TileMemo {
     tiles: std::cell::RefCell<Vec<(u8, u64, TileBytes)>>,
     /// (level-0 tile, chunk, record).
     chunks: std::cell::RefCell<Vec<(u64, u8, TileBytes)>>,
-    /// Level-0 tiles found without chunk records.
+    /// Level-0 tiles read without chunk records (in the shared cache, or
+    /// stored before chunk records existed).
     chunkless: std::cell::RefCell<Vec<u64>>,
 }
 
