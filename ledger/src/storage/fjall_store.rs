@@ -1,5 +1,7 @@
-//! The fjall engine (an LSM tree): one keyspace; a batch is one atomic
-//! journal write, made durable by [`Store::flush`] (`PersistMode::SyncAll`).
+//! The fjall engine (an LSM tree): the tree's append-only records in
+//! keyspaces of their own, the rest in one (see [`FAMILIES`]); a batch is
+//! one atomic journal write, made durable by [`Store::flush`]
+//! (`PersistMode::SyncAll`).
 //!
 //! Reads go through a snapshot of whole batches. fjall's plain
 //! `Keyspace::get` and `range` read at the newest sequence number, which
@@ -20,7 +22,8 @@
 //! whether the sequencer keeps up with signature verification.
 
 use super::{bounds, Batch, Records, StorageError, Store};
-use fjall::config::PartitioningPolicy;
+use fjall::config::{CompressionPolicy, PartitioningPolicy};
+use fjall::CompressionType;
 use fjall::Readable as _;
 use std::path::Path;
 use std::sync::{PoisonError, RwLock};
@@ -50,10 +53,40 @@ impl Default for FjallConfig {
     }
 }
 
-/// A store in one fjall keyspace.
+/// The keyspaces a store gets when it is created, with the first bytes of
+/// the keys each one holds; every other key goes to [`MAIN_KEYSPACE`].
+///
+/// These are the tree's append-only records (`TiledTree`'s entry bundles,
+/// pending entries, tiles and tile chunks), about three quarters of the
+/// bytes a statement writes. In one LSM tree with the state's records,
+/// whose keys are spread over the key space, every table flushed from a
+/// memtable overlaps every table of the next level, and each compaction
+/// rewrites them all again. In their own keyspaces, where new keys come
+/// after the old ones, a flushed table overlaps little or nothing below it
+/// and compaction mostly moves tables instead of rewriting them. A batch
+/// over several keyspaces is still one atomic journal write, and a
+/// snapshot covers all of them.
+///
+/// The third field says whether the keyspace's tables are compressed
+/// (lz4) on every level. fjall compresses from level 2 on by default, as a
+/// table is rewritten there; tables that are only moved down never are.
+/// Entry bundles (signed JSON) are compressed when flushed; tiles (hashes)
+/// and pending entries (short-lived) are not.
+const FAMILIES: &[(&str, &[u8], bool)] =
+    &[("bundles", b"E", true), ("pending", b"P", false), ("tiles", b"KT", false)];
+
+/// The keyspace of every key not in [`FAMILIES`], and of every key in a
+/// store created before them (which keeps its single keyspace).
+const MAIN_KEYSPACE: &str = "provlog";
+
+/// A store in fjall keyspaces: [`FAMILIES`] and [`MAIN_KEYSPACE`].
 pub struct FjallStore {
     db: fjall::Database,
-    keyspace: fjall::Keyspace,
+    /// `keyspaces[0]` is the main one, then the families that exist.
+    keyspaces: Vec<fjall::Keyspace>,
+    /// The index in `keyspaces` of the keyspace holding keys that start
+    /// with each byte (the empty key with the 0 byte's).
+    route: [u8; 256],
     /// Held for writing while a batch is committed and for reading while a
     /// snapshot is opened: see [`FjallStore::snapshot`].
     commits: RwLock<()>,
@@ -73,29 +106,85 @@ impl FjallStore {
             // only at flush(), which the log calls before signing.
             .manual_journal_persist(true)
             .worker_threads(config.worker_threads.max(1))
+            // Journals are deleted once every keyspace has flushed what
+            // they hold. A keyspace whose memtable fills slowly would keep
+            // journals alive up to fjall's default 512 MiB, all replayed
+            // into memtables when the store opens (a 10M-entry store
+            // filled by `bench_proofs` opened at 254 MB of RSS instead of
+            // 34); past 64 MiB (fjall's minimum) fjall flushes the
+            // keyspaces that hold the oldest journal.
+            .max_journaling_size(64 << 20)
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
-        let keyspace = db
-            .keyspace("provlog", || {
-                // Filter and index blocks partitioned on every level (fjall
-                // does so only from level 3 on by default). Unpartitioned, a
-                // table's filter is one block of up to megabytes, pinned in
-                // memory only on level 0: past a few million entries every
-                // point read that missed the block cache (the rules' state
-                // lookups, mostly of keys that do not exist) read and
-                // checksummed whole filters from disk, and `register` fell
-                // from 8,000 to under 2,500 statements/s between 1M and 3M
-                // entries (BENCHMARKS.md, "Lineage"). Partitioned, a lookup
-                // reads one small partition through the block cache. fjall
-                // records these options when it creates the keyspace: a data
-                // directory keeps the ones it was made with.
-                fjall::KeyspaceCreateOptions::default()
-                    .max_memtable_size(config.max_memtable_bytes)
-                    .filter_block_partitioning_policy(PartitioningPolicy::all(true))
-                    .index_block_partitioning_policy(PartitioningPolicy::all(true))
-            })
-            .map_err(|e| StorageError::backend("open", e))?;
-        Ok(Self { db, keyspace, commits: RwLock::new(()) })
+        let options = |compress: Option<bool>| {
+            // Filter and index blocks partitioned on every level (fjall
+            // does so only from level 3 on by default). Unpartitioned, a
+            // table's filter is one block of up to megabytes, pinned in
+            // memory only on level 0: past a few million entries every
+            // point read that missed the block cache (the rules' state
+            // lookups, mostly of keys that do not exist) read and
+            // checksummed whole filters from disk, and `register` fell
+            // from 8,000 to under 2,500 statements/s between 1M and 3M
+            // entries (BENCHMARKS.md, "Lineage"). Partitioned, a lookup
+            // reads one small partition through the block cache. fjall
+            // records these options when it creates the keyspace: a data
+            // directory keeps the ones it was made with.
+            let o = fjall::KeyspaceCreateOptions::default()
+                .max_memtable_size(config.max_memtable_bytes)
+                .filter_block_partitioning_policy(PartitioningPolicy::all(true))
+                .index_block_partitioning_policy(PartitioningPolicy::all(true));
+            match compress {
+                None => o,
+                Some(true) => o.data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4)),
+                Some(false) => o.data_block_compression_policy(CompressionPolicy::all(CompressionType::None)),
+            }
+        };
+        let open = |name: &str, compress: Option<bool>| {
+            db.keyspace(name, || options(compress)).map_err(|e| StorageError::backend("open", e))
+        };
+        // A store made before the families keeps everything in its main
+        // keyspace. A new store gets its families before its main
+        // keyspace, so one whose creation stopped half-way is never taken
+        // for an old one.
+        let single = db.keyspace_exists(MAIN_KEYSPACE) && !db.keyspace_exists(FAMILIES[0].0);
+        let mut keyspaces = Vec::new();
+        let mut route = [0u8; 256];
+        if !single {
+            for (name, first_bytes, compress) in FAMILIES {
+                keyspaces.push(open(name, Some(*compress))?);
+                for b in *first_bytes {
+                    route[usize::from(*b)] = keyspaces.len() as u8;
+                }
+            }
+        }
+        keyspaces.insert(0, open(MAIN_KEYSPACE, None)?);
+        Ok(Self { db, keyspaces, route, commits: RwLock::new(()) })
+    }
+
+    /// The keyspace of `key`.
+    fn keyspace(&self, key: &[u8]) -> &fjall::Keyspace {
+        &self.keyspaces[usize::from(self.route[usize::from(key.first().copied().unwrap_or(0))])]
+    }
+
+    /// The range `[start, end)` (`end` empty: unbounded) cut where its
+    /// keys change keyspace, in key order: (keyspace, start, end) each.
+    fn segments(&self, start: &[u8], end: &[u8]) -> Vec<(&fjall::Keyspace, Vec<u8>, Vec<u8>)> {
+        let first = start.first().copied().unwrap_or(0);
+        let last = end.first().copied().unwrap_or(u8::MAX);
+        let mut out = Vec::new();
+        let mut run_start = first;
+        for b in first..=last {
+            if b < last && self.route[usize::from(b) + 1] == self.route[usize::from(b)] {
+                continue;
+            }
+            let lo = if run_start == first { start.to_vec() } else { vec![run_start] };
+            let hi = if b == last { end.to_vec() } else { vec![b + 1] };
+            out.push((&self.keyspaces[usize::from(self.route[usize::from(b)])], lo, hi));
+            if b < last {
+                run_start = b + 1;
+            }
+        }
+        out
     }
 
     /// A snapshot of whole batches. fjall 3.1's snapshot alone is not
@@ -125,7 +214,7 @@ impl Store for FjallStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
             .snapshot()
-            .get(&self.keyspace, key)
+            .get(self.keyspace(key), key)
             .map_err(|e| StorageError::backend("get", e))?
             .map(|v| v.to_vec()))
     }
@@ -134,20 +223,34 @@ impl Store for FjallStore {
         if !end.is_empty() && start >= end {
             return Ok(Vec::new());
         }
-        let iter = self.snapshot().range::<&[u8], _>(&self.keyspace, bounds(start, end));
+        let snapshot = self.snapshot();
+        let mut segments = self.segments(start, end);
         if reverse {
-            iter.rev().take(limit).map(kv).collect()
-        } else {
-            iter.take(limit).map(kv).collect()
+            segments.reverse();
         }
+        let mut out = Vec::new();
+        for (keyspace, lo, hi) in &segments {
+            let left = limit - out.len();
+            if left == 0 {
+                break;
+            }
+            let iter = snapshot.range::<&[u8], _>(keyspace, bounds(lo, hi));
+            let part: Result<Records, StorageError> = if reverse {
+                iter.rev().take(left).map(kv).collect()
+            } else {
+                iter.take(left).map(kv).collect()
+            };
+            out.extend(part?);
+        }
+        Ok(out)
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), StorageError> {
         let mut b = self.db.batch();
         for (k, v) in batch.ops() {
             match v {
-                Some(v) => b.insert(&self.keyspace, k.as_slice(), v.as_slice()),
-                None => b.remove(&self.keyspace, k.as_slice()),
+                Some(v) => b.insert(self.keyspace(k), k.as_slice(), v.as_slice()),
+                None => b.remove(self.keyspace(k), k.as_slice()),
             }
         }
         let _only_commit_in_flight = self.commits.write().unwrap_or_else(PoisonError::into_inner);
@@ -193,6 +296,81 @@ mod tests {
         let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
         assert_eq!(s.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(s.get(b"big").unwrap().map(|v| v.len()), Some(100_000));
+    }
+
+    /// The first bytes of the keys each named keyspace of the database in
+    /// `dir` holds, in key order, read with fjall directly.
+    fn keyspace_contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let db = fjall::Database::builder(dir).open().unwrap();
+        let mut names: Vec<String> = db.list_keyspace_names().iter().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let ks = db.keyspace(&name, fjall::KeyspaceCreateOptions::default).unwrap();
+                let records = ks.iter().map(|g| g.into_inner().unwrap().0[0]).collect();
+                (name, records)
+            })
+            .collect()
+    }
+
+    /// A new store keeps the tree's append-only records in their own
+    /// keyspaces and everything else in the main one; one batch over
+    /// several keyspaces commits whole and reads back through `get` and
+    /// `range` after a reopen.
+    #[test]
+    fn a_new_store_keeps_the_tree_records_in_their_own_keyspaces() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+            let mut b = Batch::new();
+            for first in [b'E', b'K', b'P', b'S', b'T', b'o', b's'] {
+                b.put(vec![first, 1], vec![first]);
+            }
+            s.commit(&b).unwrap();
+            s.flush().unwrap();
+        }
+        let by_keyspace = keyspace_contents(d.path());
+        let firsts =
+            |name: &str| -> Vec<u8> { by_keyspace.iter().find(|(n, _)| n == name).unwrap().1.clone() };
+        assert_eq!(firsts("bundles"), b"E");
+        assert_eq!(firsts("pending"), b"P");
+        assert_eq!(firsts("tiles"), b"KT");
+        assert_eq!(firsts(MAIN_KEYSPACE), b"Sos");
+        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+        assert_eq!(s.get(&[b'T', 1]).unwrap(), Some(vec![b'T']));
+        let keys: Vec<u8> = s.range(b"", b"", 100, false).unwrap().iter().map(|(k, _)| k[0]).collect();
+        assert_eq!(keys, b"EKPSTos");
+    }
+
+    /// A store made before the keyspaces were split has one keyspace: it
+    /// is read and written there as before, and never split.
+    #[test]
+    fn a_store_with_one_keyspace_keeps_it() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let db = fjall::Database::builder(d.path()).open().unwrap();
+            let ks = db.keyspace(MAIN_KEYSPACE, fjall::KeyspaceCreateOptions::default).unwrap();
+            ks.insert([b'E', 0], b"old bundle").unwrap();
+            ks.insert([b'o', 0], b"old object").unwrap();
+            db.persist(fjall::PersistMode::SyncAll).unwrap();
+        }
+        {
+            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+            assert_eq!(s.get(&[b'E', 0]).unwrap().as_deref(), Some(&b"old bundle"[..]));
+            let mut b = Batch::new();
+            b.put(vec![b'E', 1], &b"new bundle"[..]);
+            b.put(vec![b'T', 1], &b"new tile"[..]);
+            s.commit(&b).unwrap();
+            s.flush().unwrap();
+            assert_eq!(s.range(b"E", b"F", 10, false).unwrap().len(), 2);
+        }
+        let by_keyspace = keyspace_contents(d.path());
+        assert_eq!(by_keyspace.len(), 1, "{by_keyspace:?}");
+        assert_eq!(by_keyspace[0].0, MAIN_KEYSPACE);
+        assert_eq!(by_keyspace[0].1.len(), 4);
+        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+        assert_eq!(s.get(&[b'T', 1]).unwrap().as_deref(), Some(&b"new tile"[..]));
     }
 
     /// A reader never sees part of a batch while memtables are flushed

@@ -198,6 +198,7 @@ pub mod conformance {
         get_put_delete(fresh().as_ref());
         later_ops_in_a_batch_win(fresh().as_ref());
         range_is_ordered_bounded_and_limited(fresh().as_ref());
+        ranges_over_every_first_byte(fresh().as_ref());
         prefix_end_bounds_a_prefix_scan(fresh().as_ref());
         empty_values_are_kept(fresh().as_ref());
         readers_see_whole_batches(fresh().as_ref());
@@ -276,6 +277,54 @@ pub mod conformance {
         assert_eq!(keys(s.range(&[b'x', 3], &[b'x', 7], 100, false).unwrap()), vec![3, 5]);
         assert!(s.range(b"y", b"x", 100, false).unwrap().is_empty());
         assert_eq!(s.range(b"x", b"", 100, false).unwrap().len(), 6);
+    }
+
+    /// Ranges that start, end and cross anywhere among keys of every first
+    /// byte, forward and backward, with and without a limit, return what a
+    /// sorted map of the same keys returns (an engine may keep keys of
+    /// different first bytes apart, as the fjall store does).
+    fn ranges_over_every_first_byte(s: &dyn Store) {
+        let mut b = Batch::new();
+        let mut all = BTreeMap::new();
+        for first in 0..=255u8 {
+            for key in [vec![first], vec![first, 0], vec![first, 7, 7]] {
+                b.put(key.clone(), vec![first]);
+                all.insert(key, vec![first]);
+            }
+        }
+        s.commit(&b).unwrap();
+        let cuts: Vec<Vec<u8>> = vec![
+            vec![],
+            vec![0],
+            vec![b'A'],
+            vec![b'E', 1],
+            vec![b'K'],
+            vec![b'P', 7, 7],
+            vec![b'T', 0],
+            vec![b'U'],
+            vec![255, 7],
+        ];
+        for start in &cuts {
+            for end in &cuts {
+                for limit in [1, 5, 2000] {
+                    for reverse in [false, true] {
+                        let mut want: Vec<_> = if end.is_empty() || start < end {
+                            all.range::<[u8], _>(bounds(start, end))
+                                .map(|(k, v)| (k.clone(), v.clone()))
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        if reverse {
+                            want.reverse();
+                        }
+                        want.truncate(limit);
+                        let got = s.range(start, end, limit, reverse).unwrap();
+                        assert_eq!(got, want, "range {start:?}..{end:?} limit {limit} reverse {reverse}");
+                    }
+                }
+            }
+        }
     }
 
     fn prefix_end_bounds_a_prefix_scan(s: &dyn Store) {
