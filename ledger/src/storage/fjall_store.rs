@@ -110,9 +110,9 @@ impl FjallStore {
             // they hold. A keyspace whose memtable fills slowly would keep
             // journals alive up to fjall's default 512 MiB, all replayed
             // into memtables when the store opens (a 10M-entry store
-            // filled by `bench_proofs` opened at 254 MB of RSS instead of
-            // 34); past 64 MiB (fjall's minimum) fjall flushes the
-            // keyspaces that hold the oldest journal.
+            // filled by `bench_proofs` opened at 254 MB of RSS, and at
+            // 41-46 MB with this cap); past 64 MiB (fjall's minimum) fjall
+            // flushes the keyspaces that hold the oldest journal.
             .max_journaling_size(64 << 20)
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
