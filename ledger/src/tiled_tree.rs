@@ -37,10 +37,10 @@ use std::sync::Arc;
 use thiserror::Error;
 
 const KEY_STATE: &[u8] = b"S";
-const PREFIX_TILE: u8 = b'T';
-const PREFIX_BUNDLE: u8 = b'E';
-const PREFIX_PENDING: u8 = b'P';
-const PREFIX_CHUNK: u8 = b'K';
+pub(crate) const PREFIX_TILE: u8 = b'T';
+pub(crate) const PREFIX_BUNDLE: u8 = b'E';
+pub(crate) const PREFIX_PENDING: u8 = b'P';
+pub(crate) const PREFIX_CHUNK: u8 = b'K';
 /// Leaves of a level-0 tile in one chunk record; chunks in a tile.
 const CHUNK_WIDTH: usize = 16;
 /// The height of a chunk's subtree.

@@ -22,6 +22,7 @@
 //! whether the sequencer keeps up with signature verification.
 
 use super::{bounds, Batch, Records, StorageError, Store};
+use crate::tiled_tree;
 use fjall::config::{CompressionPolicy, PartitioningPolicy};
 use fjall::CompressionType;
 use fjall::Readable as _;
@@ -57,23 +58,27 @@ impl Default for FjallConfig {
 /// the keys each one holds; every other key goes to [`MAIN_KEYSPACE`].
 ///
 /// These are the tree's append-only records (`TiledTree`'s entry bundles,
-/// pending entries, tiles and tile chunks), about three quarters of the
-/// bytes a statement writes. In one LSM tree with the state's records,
+/// pending entries, tiles and tile chunks). In one LSM tree with the state's records,
 /// whose keys are spread over the key space, every table flushed from a
 /// memtable overlaps every table of the next level, and each compaction
 /// rewrites them all again. In their own keyspaces, where new keys come
 /// after the old ones, a flushed table overlaps little or nothing below it
-/// and compaction mostly moves tables instead of rewriting them. A batch
+/// and compaction mostly moves tables instead of rewriting them (under
+/// batched ingest the server wrote 6.0 KB per statement instead of 8.1,
+/// BENCHMARKS.md, "Ingest"). A batch
 /// over several keyspaces is still one atomic journal write, and a
 /// snapshot covers all of them.
 ///
-/// The third field says whether the keyspace's tables are compressed
-/// (lz4) on every level. fjall compresses from level 2 on by default, as a
-/// table is rewritten there; tables that are only moved down never are.
-/// Entry bundles (signed JSON) are compressed when flushed; tiles (hashes)
-/// and pending entries (short-lived) are not.
-const FAMILIES: &[(&str, &[u8], bool)] =
-    &[("bundles", b"E", true), ("pending", b"P", false), ("tiles", b"KT", false)];
+/// The third field is the compression of the keyspace's tables on every
+/// level. fjall compresses from level 2 on by default, as a table is
+/// rewritten there; tables that are only moved down never are. Entry
+/// bundles (signed JSON) are compressed when flushed; tiles (hashes) and
+/// pending entries (short-lived) are not.
+const FAMILIES: &[(&str, &[u8], CompressionType)] = &[
+    ("bundles", &[tiled_tree::PREFIX_BUNDLE], CompressionType::Lz4),
+    ("pending", &[tiled_tree::PREFIX_PENDING], CompressionType::None),
+    ("tiles", &[tiled_tree::PREFIX_CHUNK, tiled_tree::PREFIX_TILE], CompressionType::None),
+];
 
 /// The keyspace of every key not in [`FAMILIES`], and of every key in a
 /// store created before them (which keeps its single keyspace).
@@ -110,13 +115,14 @@ impl FjallStore {
             // they hold. A keyspace whose memtable fills slowly would keep
             // journals alive up to fjall's default 512 MiB, all replayed
             // into memtables when the store opens (a 10M-entry store
-            // filled by `bench_proofs` opened at 254 MB of RSS, and at
-            // 41-46 MB with this cap); past 64 MiB (fjall's minimum) fjall
+            // filled by `bench_proofs` opened at 248 MiB of RSS, and at
+            // 40-45 MiB with this cap); past 64 MiB (fjall's minimum) fjall
             // flushes the keyspaces that hold the oldest journal.
             .max_journaling_size(64 << 20)
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
-        let options = |compress: Option<bool>| {
+        // `compression`: `None` keeps fjall's default policy.
+        let options = |compression: Option<CompressionType>| {
             // Filter and index blocks partitioned on every level (fjall
             // does so only from level 3 on by default). Unpartitioned, a
             // table's filter is one block of up to megabytes, pinned in
@@ -133,14 +139,13 @@ impl FjallStore {
                 .max_memtable_size(config.max_memtable_bytes)
                 .filter_block_partitioning_policy(PartitioningPolicy::all(true))
                 .index_block_partitioning_policy(PartitioningPolicy::all(true));
-            match compress {
+            match compression {
                 None => o,
-                Some(true) => o.data_block_compression_policy(CompressionPolicy::all(CompressionType::Lz4)),
-                Some(false) => o.data_block_compression_policy(CompressionPolicy::all(CompressionType::None)),
+                Some(c) => o.data_block_compression_policy(CompressionPolicy::all(c)),
             }
         };
-        let open = |name: &str, compress: Option<bool>| {
-            db.keyspace(name, || options(compress)).map_err(|e| StorageError::backend("open", e))
+        let open = |name: &str, compression: Option<CompressionType>| {
+            db.keyspace(name, || options(compression)).map_err(|e| StorageError::backend("open", e))
         };
         // A store made before the families keeps everything in its main
         // keyspace. A new store gets its families before its main
@@ -150,8 +155,8 @@ impl FjallStore {
         let mut keyspaces = Vec::new();
         let mut route = [0u8; 256];
         if !single {
-            for (name, first_bytes, compress) in FAMILIES {
-                keyspaces.push(open(name, Some(*compress))?);
+            for (name, first_bytes, compression) in FAMILIES {
+                keyspaces.push(open(name, Some(*compression))?);
                 for b in *first_bytes {
                     route[usize::from(*b)] = keyspaces.len() as u8;
                 }
