@@ -24,6 +24,7 @@
 //! body_read_timeout_ms = 10000
 //! sync_wait_ms = 5000
 //! max_connections = 4096
+//! worker_nice = 5
 //!
 //! [limits]
 //! per_partner_per_s = 50000
@@ -112,6 +113,12 @@ pub struct HttpConfig {
     pub sync_wait_ms: u64,
     /// Most open connections. Default 4096.
     pub max_connections: usize,
+    /// Added to the nice value of the threads that handle requests and
+    /// check signatures (0 to 19; 0 keeps them at the process's priority).
+    /// The sequencer and the storage engine's workers stay at the
+    /// process's priority, so the log's one serial stage does not wait for
+    /// a core behind signature checks. Default 5.
+    pub worker_nice: i32,
 }
 
 impl Default for HttpConfig {
@@ -124,6 +131,7 @@ impl Default for HttpConfig {
             body_read_timeout_ms: 10_000,
             sync_wait_ms: 5000,
             max_connections: 4096,
+            worker_nice: 5,
         }
     }
 }
@@ -303,6 +311,9 @@ impl ConfigFile {
         if h.max_connections == 0 {
             return Err(invalid("http.max_connections", "must be positive"));
         }
+        if !(0..=19).contains(&h.worker_nice) {
+            return Err(invalid("http.worker_nice", "must be 0 to 19"));
+        }
         let l = &self.limits;
         if l.per_partner_per_s == 0
             || l.per_address_per_s == 0
@@ -359,5 +370,16 @@ mod tests {
         assert!(matches!(f.validate(), Err(ConfigError::Invalid { field: "sequencer.max_batch_size", .. })));
         let f: ConfigFile = toml::from_str("data_dir = \"/d\"\norigin = \"has space\"").unwrap();
         assert!(f.validate().is_err());
+        for (nice, ok) in [(-1, false), (0, true), (19, true), (20, false)] {
+            let f: ConfigFile =
+                toml::from_str(&format!("data_dir = \"/d\"\n[http]\nworker_nice = {nice}")).unwrap();
+            match f.validate() {
+                Ok(c) => assert!(ok && c.http.worker_nice == nice, "{nice} accepted"),
+                Err(e) => assert!(
+                    !ok && matches!(e, ConfigError::Invalid { field: "http.worker_nice", .. }),
+                    "{nice}: {e}"
+                ),
+            }
+        }
     }
 }

@@ -1,0 +1,69 @@
+//! The real server's threads and their scheduling priority: request
+//! threads (tokio's workers and blocking pool, where signatures are
+//! checked) run `http.worker_nice` steps below the sequencer and the
+//! storage engine's workers, which keep the process's own priority.
+//! Spec: `spec/http-api.md` ("Configuration", `http.worker_nice`).
+
+use provlog_ledger::cbor::{self, Value};
+use provlog_ledger::governance::Action;
+use provlog_ledger::rules::RuleSet;
+use provlog_tests::chain::{now_ms, rfc3339};
+use provlog_tests::server::{Setup, TestLog, Tuning};
+use provlog_tests::workload;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The nice value of each thread of `pid`, by thread name.
+fn nice_by_thread(pid: u32) -> BTreeMap<String, Vec<i64>> {
+    let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).expect("the server's threads") {
+        let Ok(stat) = std::fs::read_to_string(task.expect("a thread").path().join("stat")) else {
+            continue; // the thread ended meanwhile
+        };
+        // pid (comm) state ppid …: the name may hold spaces, so split at
+        // the last ')'. The nice value is field 19, the 17th after it.
+        let (head, rest) = stat.rsplit_once(')').expect("stat has (comm)");
+        let name = head.split_once('(').expect("stat has (comm)").1.to_owned();
+        let nice: i64 = rest.split_whitespace().nth(16).expect("field 19").parse().expect("a number");
+        out.entry(name).or_default().push(nice);
+    }
+    out
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn request_threads_run_below_the_sequencer_and_the_storage_workers() {
+    let tuning = Tuning { engine: "fjall", ..Tuning::default() };
+    let log = TestLog::start(Setup::new(RuleSet::strict("threads")).tuning(tuning));
+    let pid = log.server.as_ref().expect("server").pid();
+
+    // A batch large enough to be verified on the blocking pool.
+    let partners = workload::partners(2);
+    for p in &partners {
+        let r = log.submit(&log.govern(Action::AddPartner { partner: p.spec() }, &[0, 1]));
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let statements =
+        workload::presign(&Arc::new(partners), 200, &rfc3339(now_ms() - 60_000), now_ms() / 1000);
+    let body = cbor::encode(&Value::Array(statements.into_iter().map(Value::Bytes).collect()));
+    let r = log.post("/entries/batch", "application/cbor", body, None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let results: Vec<serde_json::Value> = serde_json::from_slice(&r.body).expect("JSON results");
+    assert!(results.iter().all(|x| x["status"] == 201), "every statement registered: {results:?}");
+
+    let threads = nice_by_thread(pid);
+    let base = threads.get("sequencer").expect("a sequencer thread")[0];
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let main_nice: i64 =
+        main.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap();
+    assert_eq!(base, main_nice, "the sequencer keeps the process's priority: {threads:?}");
+    let storage: Vec<i64> =
+        threads.iter().filter(|(name, _)| name.starts_with("fjall")).flat_map(|(_, v)| v.clone()).collect();
+    assert!(!storage.is_empty(), "fjall's worker threads: {threads:?}");
+    assert!(storage.iter().all(|&n| n == base), "fjall's workers keep the process's priority: {threads:?}");
+    let workers = threads.get("tokio-rt-worker").expect("tokio threads");
+    // Two cores: at least two workers; the batch added blocking threads.
+    assert!(workers.len() > 2, "worker and blocking threads: {threads:?}");
+    let expected = (base + 5).min(19);
+    assert!(workers.iter().all(|&n| n == expected), "request threads at nice {expected}: {threads:?}");
+}
