@@ -113,11 +113,10 @@ pub struct HttpConfig {
     pub sync_wait_ms: u64,
     /// Most open connections. Default 4096.
     pub max_connections: usize,
-    /// Added to the nice value of the threads that handle requests and
-    /// check signatures (0 to 19; 0 keeps them at the process's priority).
-    /// The sequencer and the storage engine's workers stay at the
-    /// process's priority, so the log's one serial stage does not wait for
-    /// a core behind signature checks. Default 5.
+    /// Added to the nice value of the blocking threads that check the
+    /// signatures of batches (0 to 19; 0 keeps them at the process's
+    /// priority), so that the sequencer, the log's one serial stage, does
+    /// not wait for a core behind them. Default 5.
     pub worker_nice: i32,
 }
 

@@ -289,45 +289,48 @@ impl Server {
 pub const BLOCKING_THREADS: usize = 16;
 
 /// The binaries' tokio runtime (multi-threaded, a bounded blocking pool).
-/// Its threads, workers and blocking ones, run `nice` steps below the
-/// priority of the thread that builds it ([`thread_nice`]). Threads that
-/// must keep the process's priority (the sequencer, the storage engine's
-/// workers) are spawned from the thread that built the runtime or from
-/// each other, never from a runtime thread, whose priority they would
-/// inherit.
 ///
 /// # Errors
 /// If the runtime cannot be built.
-pub fn runtime(nice: i32) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all().max_blocking_threads(BLOCKING_THREADS);
-    if nice > 0 {
-        // Blocking threads are spawned from worker threads and inherit
-        // their nice value: each thread is set to the builder's plus
-        // `nice`, not to its own plus `nice`.
-        let lowered = (thread_nice()? + nice).min(19);
-        builder.on_thread_start(move || {
-            static WARNED: std::sync::Once = std::sync::Once::new();
-            if let Err(e) = set_thread_nice(lowered) {
-                WARNED.call_once(|| tracing::warn!("request threads keep the process's priority: {e}"));
-            }
-        });
-    }
-    builder.build()
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().max_blocking_threads(BLOCKING_THREADS).build()
 }
 
-/// The calling thread's nice value (Linux keeps one per thread).
+/// Sets the calling thread's nice value to the process's plus `nice`, once
+/// per thread: the blocking threads that check a batch's signatures call
+/// it, so that the sequencer, the pipeline's one serial stage, does not
+/// wait for a core behind them. At equal priority it was runnable 88 % of
+/// the time but got about 0.37 of a core (BENCHMARKS.md, "Ingest").
+/// Raising a nice value needs no privilege, lowering it does, so a thread
+/// stays lowered for whatever blocking work it does later. If the system
+/// refuses, the thread keeps its priority and a warning says so once.
+pub fn lower_thread_priority(nice: i32) {
+    thread_local! {
+        static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    if nice == 0 || LOWERED.get() {
+        return;
+    }
+    LOWERED.set(true);
+    let result = process_nice().and_then(|base| set_thread_nice((base + nice).min(19)));
+    if let Err(e) = result {
+        WARNED.call_once(|| tracing::warn!("signature checks keep the process's priority: {e}"));
+    }
+}
+
+/// The process's nice value: its main thread's (Linux keeps one per
+/// thread; other threads inherit theirs from the thread that spawned them).
 ///
 /// # Errors
 /// If the system refuses to tell.
-pub fn thread_nice() -> std::io::Result<i32> {
+pub fn process_nice() -> std::io::Result<i32> {
     #[cfg(target_os = "linux")]
-    // SAFETY: gettid and getpriority take and return plain integers; errno
+    // SAFETY: getpid and getpriority take and return plain integers; errno
     // is this thread's own.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         *libc::__errno_location() = 0;
-        let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+        let nice = libc::getpriority(libc::PRIO_PROCESS, libc::getpid() as libc::id_t);
         if nice == -1 && *libc::__errno_location() != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -337,10 +340,7 @@ pub fn thread_nice() -> std::io::Result<i32> {
     Ok(0)
 }
 
-/// Sets the calling thread's nice value. Under load the request threads
-/// are always runnable; at equal priority the sequencer got about 0.37 of
-/// a core while runnable 88 % of the time (BENCHMARKS.md, "Ingest").
-/// Raising a thread's nice value needs no privilege; lowering it does.
+/// Sets the calling thread's nice value.
 ///
 /// # Errors
 /// If the system refuses.

@@ -104,7 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         banner = Some(dev::banner(&info));
     }
     let config = file.validate()?;
-    let rt = provlog_api::runtime(config.http.worker_nice)?;
+    let rt = provlog_api::runtime()?;
     rt.block_on(async move {
         let server = Server::start(config).await?;
         tracing::info!("listening on {}", server.local_addr()?);

@@ -78,7 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let rt = provlog_api::runtime(0)?;
+    let rt = provlog_api::runtime()?;
     rt.block_on(async move {
         let mirror = Mirror::start(config)?;
         let listener = provlog_witness::http::listen(cli.listen)

@@ -138,7 +138,8 @@ impl App {
     /// thread (about 40 µs of CPU per signature, less than handing it to
     /// the blocking pool and back costs); anything larger goes to blocking
     /// threads, in parts of at least 64 statements (up to four parts, so
-    /// that a large batch uses every core).
+    /// that a large batch uses every core), at `http.worker_nice` below
+    /// the sequencer's priority ([`crate::lower_thread_priority`]).
     async fn prepare(
         &self,
         statements: Vec<Statement>,
@@ -155,8 +156,11 @@ impl App {
                 while !rest.is_empty() {
                     let tail = rest.split_off(rest.len().min(chunk));
                     let part = std::mem::replace(&mut rest, tail);
-                    let registry = registry.clone();
-                    tasks.push(tokio::task::spawn_blocking(move || preverify_all(part, &registry)));
+                    let (registry, nice) = (registry.clone(), self.http.worker_nice);
+                    tasks.push(tokio::task::spawn_blocking(move || {
+                        crate::lower_thread_priority(nice);
+                        preverify_all(part, &registry)
+                    }));
                 }
                 let mut parts = Vec::with_capacity(tasks.len());
                 for t in tasks {
