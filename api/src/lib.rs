@@ -304,7 +304,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// Raising a nice value needs no privilege, lowering it does, so a thread
 /// stays lowered for whatever blocking work it does later. If the system
 /// refuses, the thread keeps its priority and a warning says so once.
-pub fn lower_thread_priority(nice: i32) {
+pub(crate) fn lower_thread_priority(nice: i32) {
     thread_local! {
         static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     }
@@ -324,7 +324,7 @@ pub fn lower_thread_priority(nice: i32) {
 ///
 /// # Errors
 /// If the system refuses to tell.
-pub fn process_nice() -> std::io::Result<i32> {
+fn process_nice() -> std::io::Result<i32> {
     #[cfg(target_os = "linux")]
     // SAFETY: getpid and getpriority take and return plain integers; errno
     // is this thread's own.
@@ -344,7 +344,7 @@ pub fn process_nice() -> std::io::Result<i32> {
 ///
 /// # Errors
 /// If the system refuses.
-pub fn set_thread_nice(nice: i32) -> std::io::Result<()> {
+fn set_thread_nice(nice: i32) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority take plain integers; `who` is this
     // thread's own ID.
