@@ -13,6 +13,15 @@ use provlog_tests::workload;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// The name and nice value in a `/proc/…/stat` line: `pid (comm) state
+/// ppid …`. The name may hold spaces, so it ends at the last ')'; the nice
+/// value is field 19, the 17th after it.
+fn name_and_nice(stat: &str) -> (String, i64) {
+    let (head, rest) = stat.rsplit_once(')').expect("stat has (comm)");
+    let name = head.split_once('(').expect("stat has (comm)").1.to_owned();
+    (name, rest.split_whitespace().nth(16).expect("field 19").parse().expect("a number"))
+}
+
 /// The nice value of each thread of `pid`, by thread name.
 fn nice_by_thread(pid: u32) -> BTreeMap<String, Vec<i64>> {
     let mut out: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -20,11 +29,7 @@ fn nice_by_thread(pid: u32) -> BTreeMap<String, Vec<i64>> {
         let Ok(stat) = std::fs::read_to_string(task.expect("a thread").path().join("stat")) else {
             continue; // the thread ended meanwhile
         };
-        // pid (comm) state ppid …: the name may hold spaces, so split at
-        // the last ')'. The nice value is field 19, the 17th after it.
-        let (head, rest) = stat.rsplit_once(')').expect("stat has (comm)");
-        let name = head.split_once('(').expect("stat has (comm)").1.to_owned();
-        let nice: i64 = rest.split_whitespace().nth(16).expect("field 19").parse().expect("a number");
+        let (name, nice) = name_and_nice(&stat);
         out.entry(name).or_default().push(nice);
     }
     out
@@ -53,9 +58,7 @@ fn signature_checks_of_batches_run_below_the_sequencer_and_the_storage_workers()
 
     let threads = nice_by_thread(pid);
     let base = threads.get("sequencer").expect("a sequencer thread")[0];
-    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let main_nice: i64 =
-        main.rsplit_once(')').unwrap().1.split_whitespace().nth(16).unwrap().parse().unwrap();
+    let (_, main_nice) = name_and_nice(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap());
     assert_eq!(base, main_nice, "the sequencer keeps the process's priority: {threads:?}");
     let storage: Vec<i64> =
         threads.iter().filter(|(name, _)| name.starts_with("fjall")).flat_map(|(_, v)| v.clone()).collect();

@@ -58,16 +58,15 @@ impl Default for FjallConfig {
 /// the keys each one holds; every other key goes to [`MAIN_KEYSPACE`].
 ///
 /// These are the tree's append-only records (`TiledTree`'s entry bundles,
-/// pending entries, tiles and tile chunks). In one LSM tree with the state's records,
-/// whose keys are spread over the key space, every table flushed from a
-/// memtable overlaps every table of the next level, and each compaction
-/// rewrites them all again. In their own keyspaces, where new keys come
-/// after the old ones, a flushed table overlaps little or nothing below it
-/// and compaction mostly moves tables instead of rewriting them (under
-/// batched ingest the server wrote 6.0 KB per statement instead of 8.1,
-/// BENCHMARKS.md, "Ingest"). A batch
-/// over several keyspaces is still one atomic journal write, and a
-/// snapshot covers all of them.
+/// pending entries, tiles and tile chunks). In one LSM tree with the
+/// state's records, whose keys are spread over the key space, every table
+/// flushed from a memtable overlaps every table of the next level, and each
+/// compaction rewrites them all again. In their own keyspaces, where new
+/// keys come after the old ones, a flushed table overlaps little or nothing
+/// below it and compaction mostly moves tables instead of rewriting them
+/// (under batched ingest the server wrote 6.0 KB per statement instead of
+/// 8.1, BENCHMARKS.md, "Ingest"). A batch over several keyspaces is still
+/// one atomic journal write, and a snapshot covers all of them.
 ///
 /// The third field is the compression of the keyspace's tables on every
 /// level. fjall compresses from level 2 on by default, as a table is
