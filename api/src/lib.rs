@@ -237,6 +237,7 @@ impl Server {
             policy,
             config.witness_timeout,
             metrics.clone(),
+            config.data_dir.clone(),
         );
         tokio::spawn(publisher.run());
         if let Some(bucket) = &config.publish {

@@ -11,6 +11,13 @@
 //! still meet the quorum; its request is abandoned when the quorum is met. If
 //! the quorum cannot be met, nothing is published (submitters get 503, never
 //! an unwitnessed receipt) and the round is retried every second.
+//!
+//! Before a checkpoint leaves the process (to the witnesses, or published
+//! at once) it is written to the anchor file of the data directory
+//! ([`crate::recovery::write_anchor`]), so that a store that later loses
+//! the entries it covers is refused at start instead of signing another
+//! root for a size somebody has seen. The file writes and fsyncs run on
+//! the blocking pool, not on the runtime's workers.
 
 use crate::metrics::Metrics;
 use crate::sequencer::{store_published, Shared, SignedCheckpoint};
@@ -19,6 +26,7 @@ use provlog_ledger::policy::{Policy, PolicyWitness};
 use provlog_ledger::storage::Store;
 use provlog_ledger::tiled_tree::TreeReader;
 use provlog_ledger::witness_protocol::{parse_cosignatures, parse_witness_size, AddCheckpointRequest};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -39,6 +47,10 @@ pub struct Publisher {
     witnesses: Vec<Witness>,
     client: reqwest::Client,
     metrics: Arc<Metrics>,
+    /// Where the anchor file is written.
+    data_dir: PathBuf,
+    /// The size of the checkpoint last written to the anchor file.
+    anchored: u64,
 }
 
 impl Publisher {
@@ -49,6 +61,7 @@ impl Publisher {
         policy: Option<Policy>,
         timeout: Duration,
         metrics: Arc<Metrics>,
+        data_dir: PathBuf,
     ) -> Publisher {
         let witnesses = policy
             .as_ref()
@@ -60,7 +73,7 @@ impl Publisher {
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
             .expect("an HTTP client");
-        Publisher { shared, store, reader, policy, witnesses, client, metrics }
+        Publisher { shared, store, reader, policy, witnesses, client, metrics, data_dir, anchored: 0 }
     }
 
     /// Runs until the sequencer's channel closes.
@@ -80,12 +93,22 @@ impl Publisher {
                 }
                 continue;
             }
+            if cp.size > self.anchored {
+                let (dir, note) = (self.data_dir.clone(), cp.note.clone());
+                let written = blocking(move || crate::recovery::write_anchor(&dir, &note)).await;
+                let failure = written.err().map(|e| format!("cannot write the checkpoint anchor file: {e}"));
+                *self.shared.anchor_failure.lock().expect("lock") = failure.clone();
+                if let Some(why) = failure {
+                    self.storage_blocked(why).await;
+                    continue;
+                }
+                self.anchored = cp.size;
+            }
             match self.cosign(&cp).await {
                 Ok(published) => {
-                    if let Err(e) = store_published(self.store.as_ref(), &published) {
-                        tracing::error!("cannot store the published checkpoint: {e}");
-                        *self.shared.publish_blocked.lock().expect("lock") = Some(format!("storage: {e}"));
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    let (store, p) = (self.store.clone(), published.clone());
+                    if let Err(e) = blocking(move || store_published(store.as_ref(), &p)).await {
+                        self.storage_blocked(format!("cannot store the published checkpoint: {e}")).await;
                         continue;
                     }
                     *self.shared.publish_blocked.lock().expect("lock") = None;
@@ -99,6 +122,14 @@ impl Publisher {
                 }
             }
         }
+    }
+
+    /// Reports a storage failure: nothing is published until a retry, a
+    /// second later, succeeds.
+    async fn storage_blocked(&self, why: String) {
+        tracing::error!("{why}");
+        *self.shared.publish_blocked.lock().expect("lock") = Some(format!("storage: {why}"));
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
     /// The checkpoint with enough cosignatures to meet the quorum.
@@ -201,4 +232,14 @@ async fn ask(
         }
     }
     Err(("the witness's size kept changing".into(), Some(old)))
+}
+
+/// Runs file I/O that waits for the disk on the blocking pool.
+async fn blocking<E: std::fmt::Display + Send + 'static>(
+    work: impl FnOnce() -> Result<(), E> + Send + 'static,
+) -> Result<(), String> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(format!("the blocking task failed: {e}")),
+    }
 }

@@ -19,8 +19,9 @@
 //! flushed, so whether such entries survive the reopen does not matter: a
 //! retried submission finds its entry or is registered again.
 //!
-//! The latest signed checkpoint is also kept outside the store, in the file
-//! `checkpoint` of the data directory ([`write_anchor`]). An engine that
+//! The latest checkpoint to leave the process is also kept outside the
+//! store, in the file `checkpoint` of the data directory ([`write_anchor`],
+//! called by the publisher before it sends a checkpoint on). An engine that
 //! recovers from a truncated or damaged file by dropping its tail (sled
 //! does) leaves a store that is consistent with itself, checkpoints
 //! included, but behind that file: the server then refuses to start.
@@ -85,11 +86,12 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
     result
 }
 
-/// The file, in the data directory, holding the latest signed checkpoint.
+/// The file, in the data directory, holding the latest checkpoint to leave
+/// the process.
 const ANCHOR_FILE: &str = "checkpoint";
 
-/// Replaces the anchor file with `note` (written, fsynced, renamed), after
-/// the checkpoint is stored and flushed.
+/// Replaces the anchor file with `note` (written, fsynced, renamed): a
+/// checkpoint that is stored and flushed, before it leaves the process.
 ///
 /// # Errors
 /// The I/O error.

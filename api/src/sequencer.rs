@@ -5,15 +5,19 @@
 //! Spec: `spec/http-api.md` ("Sequencing").
 //!
 //! Invariants, in the order the loop establishes them:
-//! - a batch's entries, tiles and indexes commit together or not at all
-//!   ([`Log::register`]);
-//! - nothing is signed before the data it covers is flushed;
+//! - a batch's entries, tiles and indexes commit together or not at all,
+//!   with the checkpoint signed for the tree they make
+//!   ([`Log::register_sealed`]): the checkpoint is durable exactly when
+//!   the entries it covers are, with one flush for both;
+//! - no signed checkpoint leaves the sequencer before the data it covers
+//!   is flushed;
 //! - the log never signs two different roots for one size: every signed
 //!   checkpoint is stored under its size before it leaves the sequencer,
 //!   and a size already stored is never signed again with another root.
 //!
 //! A failed write or flush does not stop the process: the sequencer refuses
-//! new work (the HTTP layer answers 503, reads go on), signs nothing, and
+//! new work (the HTTP layer answers 503, reads go on), lets no checkpoint
+//! out, and
 //! recovers by itself once storage works again ([`crate::recovery`]).
 
 use crate::metrics::Metrics;
@@ -80,6 +84,10 @@ pub struct Shared {
     /// Why storage refuses writes, while it does (set by the sequencer on
     /// a failed write, cleared when it recovered).
     pub storage_failure: Mutex<Option<String>>,
+    /// Why the publisher cannot write the checkpoint anchor file, while it
+    /// cannot (set and cleared by the publisher): nothing can be published,
+    /// so writes are refused too.
+    pub anchor_failure: Mutex<Option<String>>,
     /// Set when the sequencer stopped for good.
     pub stopped: Mutex<Option<String>>,
     /// Set while the publisher cannot publish (witness quorum unreachable).
@@ -90,12 +98,16 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Refuses work if storage is failing or the sequencer stopped.
+    /// Refuses work if storage is failing (the store, or the anchor file)
+    /// or the sequencer stopped.
     pub fn check_writable(&self) -> Result<(), SequencerError> {
         if let Some(why) = self.stopped.lock().expect("lock").clone() {
             return Err(SequencerError::Stopped(why));
         }
         if let Some(why) = self.storage_failure.lock().expect("lock").clone() {
+            return Err(SequencerError::StorageUnavailable(why));
+        }
+        if let Some(why) = self.anchor_failure.lock().expect("lock").clone() {
             return Err(SequencerError::StorageUnavailable(why));
         }
         Ok(())
@@ -143,6 +155,7 @@ impl Sequencer {
             signed: watch::channel(None).0,
             published: watch::channel(published).0,
             storage_failure: Mutex::new(None),
+            anchor_failure: Mutex::new(None),
             stopped: Mutex::new(None),
             publish_blocked: Mutex::new(None),
             registry: RwLock::new(Arc::new(log.registry().clone())),
@@ -397,13 +410,21 @@ impl Worker {
         // message and event (the clone and its drop showed as about 3 % of
         // a batched profile; an A/B run measured no difference beyond noise).
         let statements: Vec<&Statement> = batch.iter().flat_map(|s| &s.statements).collect();
-        let result = self.log.register(&statements, now_ms()).and_then(|outcomes| {
+        let mut sealed = None;
+        let (store, signer, shared) = (&self.store, &self.signer, &self.shared);
+        let origin = self.log.origin().to_owned();
+        let seal = |size, root| {
+            let (note, records) = seal(store.as_ref(), signer, shared, &origin, size, root)?;
+            sealed = Some(SignedCheckpoint { size, root, note });
+            Ok(records)
+        };
+        let result = self.log.register_sealed(&statements, now_ms(), seal).and_then(|outcomes| {
             let registered = |o: &Outcome| matches!(o, Outcome::Registered { .. });
             if outcomes.iter().any(registered) {
-                // Nothing is signed, and nobody is answered, before the
-                // entries are durable.
+                // The checkpoint leaves the sequencer, and anybody is
+                // answered, only once the entries (and it) are durable.
                 self.log.flush()?;
-                self.sign_current()?;
+                self.shared.signed.send_replace(sealed.take());
                 let governance = statements.iter().zip(&outcomes).any(|(s, o)| {
                     registered(o) && s.content_type() == provlog_ledger::statement::CONTENT_TYPE_GOVERNANCE
                 });
@@ -433,39 +454,60 @@ impl Worker {
     }
 
     /// Signs a checkpoint of the current (flushed) tree unless the last one
-    /// signed already covers it, stores it under its size, and hands it to
-    /// the publisher.
+    /// signed already covers it, stores and flushes it under its size, and
+    /// hands it to the publisher: at start and after a recovery, when no
+    /// batch brings one.
     fn sign_current(&mut self) -> Result<(), LogError> {
         let (size, root) = (self.log.size(), self.log.root());
         if self.shared.signed.borrow().as_ref().is_some_and(|s| s.size == size) {
             return Ok(());
         }
-        let key = checkpoint_key(size);
-        let note = match self.store.get(&key)? {
-            Some(existing) => {
-                let cp = parse_stored(&existing)?;
-                let note = String::from_utf8(existing).expect("checked by parse_stored");
-                if cp.root != root {
-                    let why = format!("a checkpoint of size {size} with another root is already signed; refusing to sign {root}");
-                    *self.shared.stopped.lock().expect("lock") = Some(why.clone());
-                    return Err(StorageError::corrupt(why).into());
-                }
-                note
-            }
-            None => {
-                let note = Checkpoint::new(self.log.origin(), size, root)
-                    .sign(&[&self.signer])
-                    .expect("the origin is a valid key name");
-                let mut b = Batch::new();
-                b.put(key, note.as_bytes());
-                self.store.commit(&b)?;
-                self.store.flush()?;
-                crate::recovery::write_anchor(&self.recovery.data_dir, &note)
-                    .map_err(|e| StorageError::backend("write", e))?;
-                note
-            }
-        };
+        let (note, records) =
+            seal(self.store.as_ref(), &self.signer, &self.shared, self.log.origin(), size, root)?;
+        if !records.is_empty() {
+            self.store.commit(&records)?;
+            self.store.flush()?;
+        }
         self.shared.signed.send_replace(Some(SignedCheckpoint { size, root, note }));
         Ok(())
     }
+}
+
+/// The signed checkpoint of the tree of `size` and `root`, and the records
+/// that store it under its size: the one stored already (and no records)
+/// if there is one, else a new signature.
+///
+/// # Errors
+/// [`StorageError::Corrupt`] if a checkpoint of `size` with another root is
+/// stored: the sequencer stops rather than sign a second root for a size.
+fn seal(
+    store: &dyn Store,
+    signer: &Ed25519Signer,
+    shared: &Shared,
+    origin: &str,
+    size: u64,
+    root: Hash,
+) -> Result<(String, Batch), StorageError> {
+    let key = checkpoint_key(size);
+    let mut records = Batch::new();
+    let note = match store.get(&key)? {
+        Some(existing) => {
+            let cp = parse_stored(&existing)?;
+            if cp.root != root {
+                let why = format!(
+                    "a checkpoint of size {size} with another root is already signed; refusing to sign {root}"
+                );
+                *shared.stopped.lock().expect("lock") = Some(why.clone());
+                return Err(StorageError::corrupt(why));
+            }
+            String::from_utf8(existing).expect("checked by parse_stored")
+        }
+        None => {
+            let note =
+                Checkpoint::new(origin, size, root).sign(&[signer]).expect("the origin is a valid key name");
+            records.put(key, note.as_bytes());
+            note
+        }
+    };
+    Ok((note, records))
 }

@@ -22,7 +22,7 @@ use crate::statement::{Statement, StatementError, StatementId};
 use crate::storage::{Batch, StorageError, Store};
 use crate::tiled_tree::{TiledTree, TreeError, TreeReader};
 use crate::Hash;
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -264,10 +264,27 @@ impl Log {
         statements: &[S],
         now_ms: u64,
     ) -> Result<Vec<Outcome>, LogError> {
+        self.register_sealed(statements, now_ms, |_, _| Ok(Batch::new()))
+    }
+
+    /// As [`Log::register`], and if anything is appended, `seal(size,
+    /// root)` gives records for the same atomic batch, from the tree's size
+    /// and root after it ([`TiledTree::append_sealed`]): the sequencer's
+    /// signed checkpoint of that tree, durable exactly when its entries are.
+    ///
+    /// # Errors
+    /// As [`Log::register`], and `seal`'s error; then nothing was appended.
+    pub fn register_sealed<S: Borrow<Statement>>(
+        &mut self,
+        statements: &[S],
+        now_ms: u64,
+        seal: impl FnOnce(u64, Hash) -> Result<Batch, StorageError>,
+    ) -> Result<Vec<Outcome>, LogError> {
         let t = now_ms.max(self.last_registered_at_ms);
         let view = self.filtered_state();
         let mut pending = PendingState::new(&view);
-        let mut registry = self.registry.clone();
+        // Cloned only if a governance statement in the batch changes it.
+        let mut registry = Cow::Borrowed(&self.registry);
         let mut entries = Vec::new();
         let mut outcomes = Vec::with_capacity(statements.len());
         for stmt in statements {
@@ -309,29 +326,46 @@ impl Log {
             return Ok(outcomes);
         }
         let batch = pending.into_batch();
-        self.append(&entries, batch)?;
-        self.registry = registry;
+        let new_registry = changed(registry);
+        self.append(&entries, batch, seal)?;
+        if let Some(r) = new_registry {
+            self.registry = r;
+        }
         self.last_registered_at_ms = t;
         Ok(outcomes)
     }
 
-    /// Appends entries with the state records they write, telling the known
-    /// keys first (see [`KnownKeys`]).
-    fn append<E: AsRef<[u8]>>(&mut self, entries: &[E], batch: Batch) -> Result<(), LogError> {
+    /// Appends entries with the state records they write (and `seal`'s),
+    /// telling the known keys first (see [`KnownKeys`]).
+    fn append<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        batch: Batch,
+        seal: impl FnOnce(u64, Hash) -> Result<Batch, StorageError>,
+    ) -> Result<(), LogError> {
         self.known.note(&batch);
-        self.tree.append(entries, batch)?;
+        self.tree.append_sealed(entries, batch, seal)?;
         Ok(())
     }
 }
 
+/// The registry a batch or entry left, if it changed it (a governance
+/// statement); `None` if it is still the log's.
+fn changed(registry: Cow<Registry>) -> Option<Registry> {
+    match registry {
+        Cow::Owned(r) => Some(r),
+        Cow::Borrowed(_) => None,
+    }
+}
+
 /// Applies an accepted statement to the state: indexes, registry.
-fn apply(pending: &mut PendingState, registry: &mut Registry, stmt: &Statement, kind: Kind, index: u64) {
+fn apply(pending: &mut PendingState, registry: &mut Cow<Registry>, stmt: &Statement, kind: Kind, index: u64) {
     let id = stmt.id();
     pending.put_statement(&id.0, index);
     match kind {
         Kind::Governance(next) => {
-            *registry = *next;
-            pending.put_registry(registry);
+            *registry = Cow::Owned(*next);
+            pending.put_registry(registry.as_ref());
         }
         Kind::Event(event) => apply_event(pending, stmt.iss(), &id, &event, index),
     }
@@ -506,11 +540,14 @@ impl Replayer {
             self.report.flagged += 1;
         }
         let mut pending = PendingState::new(&view);
-        let mut registry = self.log.registry.clone();
+        let mut registry = Cow::Borrowed(&self.log.registry);
         apply(&mut pending, &mut registry, &stmt, accepted.kind, index);
         let batch = pending.into_batch();
-        self.log.append(&[bytes], batch)?;
-        self.log.registry = registry;
+        let new_registry = changed(registry);
+        self.log.append(&[bytes], batch, |_, _| Ok(Batch::new()))?;
+        if let Some(r) = new_registry {
+            self.log.registry = r;
+        }
         self.log.last_registered_at_ms = entry.registered_at_ms;
         self.report.entries += 1;
         self.report.root = self.log.root();

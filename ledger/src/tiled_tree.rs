@@ -869,6 +869,23 @@ impl TiledTree {
     /// [`TreeError::Tile`] for an entry over 65,535 bytes (checked before
     /// anything is written), or a storage failure.
     pub fn append<E: AsRef<[u8]>>(&mut self, entries: &[E], extra: Batch) -> Result<Appended, TreeError> {
+        self.append_sealed(entries, extra, |_, _| Ok(Batch::new()))
+    }
+
+    /// As [`TiledTree::append`], and `seal(size, root)`, called with the
+    /// tree's size and root after the batch before anything is written,
+    /// gives more records for the same atomic batch: the log's signed
+    /// checkpoint of that tree, so that it is durable exactly when the
+    /// entries it covers are. If `seal` fails nothing is written.
+    ///
+    /// # Errors
+    /// As [`TiledTree::append`], and `seal`'s error.
+    pub fn append_sealed<E: AsRef<[u8]>>(
+        &mut self,
+        entries: &[E],
+        extra: Batch,
+        seal: impl FnOnce(u64, Hash) -> Result<Batch, StorageError>,
+    ) -> Result<Appended, TreeError> {
         for e in entries {
             if e.as_ref().len() > MAX_ENTRY_SIZE {
                 return Err(
@@ -958,6 +975,7 @@ impl TiledTree {
         }
         batch.put(KEY_STATE, encode_state(&frontier));
         batch.extend(extra);
+        batch.extend(seal(new_size, frontier.root())?);
         self.reader.store.commit(&batch)?;
         for (level, index, data) in written {
             self.reader.cache.put(level, index, data);
@@ -1224,6 +1242,33 @@ mod tests {
         assert_eq!((t.size(), t.root()), (3, before));
     }
 
+    #[test]
+    fn a_seal_sees_the_new_tree_and_commits_with_it_or_nothing_is_written() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let mut t = TiledTree::open(store.clone()).unwrap();
+        t.append(&(0..5).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
+        let mut seen = None;
+        let appended = t
+            .append_sealed(&(5..9).map(entry).collect::<Vec<_>>(), Batch::new(), |size, root| {
+                seen = Some((size, root));
+                let mut b = Batch::new();
+                b.put(b"sealed".to_vec(), root.0.to_vec());
+                Ok(b)
+            })
+            .unwrap();
+        let leaves: Vec<Hash> = (0..9).map(|i| leaf_hash(&entry(i))).collect();
+        assert_eq!(seen, Some((9, root_of(&leaves))));
+        assert_eq!((appended.size, appended.root), (9, root_of(&leaves)));
+        assert_eq!(store.get(b"sealed").unwrap(), Some(root_of(&leaves).0.to_vec()));
+
+        let before = store.range(b"", b"\xff\xff", usize::MAX, false).unwrap();
+        let err = t
+            .append_sealed(&[entry(9)], Batch::new(), |_, _| Err(StorageError::corrupt("refused")))
+            .unwrap_err();
+        assert!(matches!(err, TreeError::Storage(StorageError::Corrupt { .. })), "{err}");
+        assert_eq!((t.size(), t.root()), (9, root_of(&leaves)));
+        assert_eq!(store.range(b"", b"\xff\xff", usize::MAX, false).unwrap(), before, "nothing written");
+    }
     #[test]
     fn corrupt_tile_is_detected_on_open() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());

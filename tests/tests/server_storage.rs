@@ -6,6 +6,8 @@
 //! - a failed sync (libfiu: `fsync`, `fdatasync` and `sync_file_range`
 //!   fail inside the running server) stops checkpoint signing and writes
 //!   until syncing works again, for both engines;
+//! - a checkpoint anchor file that cannot be written stops publication
+//!   and writes until it can;
 //! - damaged data files (truncated, flipped bytes, a changed tile, a
 //!   rolled-back tree state) stop the server at start-up with a message
 //!   and a non-zero exit, never served.
@@ -205,6 +207,44 @@ fn failed_sync_stops_signing_until_syncing_works_fjall() {
 }
 
 /// Opens the stopped server's sled store directly, as an insider would.
+/// The checkpoint anchor file cannot be written (a directory takes its
+/// temporary name) while the store works: the checkpoint of the next batch
+/// is not published, its submitter gets a 503 naming the anchor file instead
+/// of a receipt, later statements are refused at once; once the file can be
+/// written the log resumes by itself, and the anchor holds the published
+/// checkpoint.
+#[test]
+fn an_unwritable_anchor_file_stops_publication_and_writes_until_it_can_be_written() {
+    let mut log = create("fjall");
+    log.start_server();
+    let mut acked: Vec<Acked> = (0..3).map(|i| register(&log, &format!("a{i}"))).collect();
+    let data = log.dir.path().join("data");
+    let blocker = data.join("checkpoint.tmp");
+    std::fs::create_dir(&blocker).unwrap();
+    let size = log.published_size();
+
+    let s = statement(&log, "unanchored");
+    let r = log.submit(&s);
+    assert_refused_for_storage(&log, &r, "anchor file");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(log.published_size(), size, "nothing is published before it is anchored");
+
+    std::fs::remove_dir(&blocker).unwrap();
+    wait_recovered(&log);
+    // The refused submission was registered; asked again, it has a receipt.
+    let r = log.submit(&s);
+    assert_eq!(r.status, 200, "{}", r.text());
+    acked.push(receipted(&log, &s, &r));
+    let body = |note: &str| note.split("\n\n").next().unwrap().to_owned();
+    let anchor = std::fs::read_to_string(data.join("checkpoint")).unwrap();
+    assert_eq!(
+        body(&anchor),
+        body(&log.get("/checkpoint").text()),
+        "the anchor holds the published checkpoint"
+    );
+    kill_restart_and_verify(&mut log, &acked);
+}
+
 fn with_store<T>(data: &Path, f: impl FnOnce(&SledStore) -> T) -> T {
     let store = SledStore::open(&data.join("db"), &SledConfig::default()).expect("open the store");
     let out = f(&store);

@@ -224,6 +224,7 @@ impl App {
                     .into_response())
             }
             None => {
+                self.sequencer.shared().check_writable()?;
                 if let Some(p) = self.witnessing_problem() {
                     return Err(p);
                 }
