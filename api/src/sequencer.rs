@@ -413,18 +413,20 @@ impl Worker {
         let mut sealed = None;
         let (store, signer, shared) = (&self.store, &self.signer, &self.shared);
         let origin = self.log.origin().to_owned();
-        let seal = |size, root| {
+        let sign = |size, root| {
             let (note, records) = seal(store.as_ref(), signer, shared, &origin, size, root)?;
             sealed = Some(SignedCheckpoint { size, root, note });
             Ok(records)
         };
-        let result = self.log.register_sealed(&statements, now_ms(), seal).and_then(|outcomes| {
+        let result = self.log.register_sealed(&statements, now_ms(), sign).and_then(|outcomes| {
             let registered = |o: &Outcome| matches!(o, Outcome::Registered { .. });
             if outcomes.iter().any(registered) {
                 // The checkpoint leaves the sequencer, and anybody is
                 // answered, only once the entries (and it) are durable.
                 self.log.flush()?;
-                self.shared.signed.send_replace(sealed.take());
+                if let Some(cp) = sealed.take() {
+                    self.shared.signed.send_replace(Some(cp));
+                }
                 let governance = statements.iter().zip(&outcomes).any(|(s, o)| {
                     registered(o) && s.content_type() == provlog_ledger::statement::CONTENT_TYPE_GOVERNANCE
                 });

@@ -196,10 +196,10 @@ impl App {
         let mut rx = self.sequencer.shared().published.subscribe();
         let wait = async {
             loop {
-                if let Some(cp) = rx.borrow_and_update().clone() {
-                    if cp.size > index {
-                        return Some(cp);
-                    }
+                // Cloned only when it covers `index`: every publication
+                // wakes every waiter.
+                if let Some(cp) = rx.borrow_and_update().as_ref().filter(|cp| cp.size > index) {
+                    return Some(cp.clone());
                 }
                 if rx.changed().await.is_err() {
                     return None;

@@ -249,9 +249,18 @@ impl Store for FjallStore {
         Ok(out)
     }
 
+    /// The records go into the memtables in key order. A memtable is a
+    /// skiplist, and an insert searches it from the top: records in random
+    /// order (the state's keys are hashes, event IDs and identifiers) each
+    /// walk cold nodes, while in order each search reuses the path of the
+    /// one before. Sorting costs less than it saves (`BENCHMARKS.md`,
+    /// "Ingest"). The sort is stable, so of two writes of one key in a
+    /// batch the later still wins.
     fn commit(&self, batch: &Batch) -> Result<(), StorageError> {
+        let mut ops: Vec<&(Vec<u8>, Option<Vec<u8>>)> = batch.ops().iter().collect();
+        ops.sort_by(|a, b| a.0.cmp(&b.0));
         let mut b = self.db.batch();
-        for (k, v) in batch.ops() {
+        for (k, v) in ops {
             match v {
                 Some(v) => b.insert(self.keyspace(k), k.as_slice(), v.as_slice()),
                 None => b.remove(self.keyspace(k), k.as_slice()),
