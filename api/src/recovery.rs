@@ -10,8 +10,8 @@
 //!    fails while the disk is full or fsync fails;
 //! 2. reopens the store, so the engine recovers from what is on disk, as
 //!    after a crash, and reloads the log from it (re-verifying the tree);
-//! 3. checks that the reloaded tree still holds the last signed checkpoint
-//!    (if not, signed data was lost: the log stops for good);
+//! 3. checks that the reloaded tree still holds the checkpoints it stored
+//!    or let out (if not, signed data was lost: the log stops for good);
 //! 4. writes and flushes a record in the store, and only then resumes
 //!    appending and signing.
 //!
@@ -90,8 +90,9 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
 /// the process.
 const ANCHOR_FILE: &str = "checkpoint";
 
-/// Replaces the anchor file with `note` (written, fsynced, renamed): a
-/// checkpoint that is stored and flushed, before it leaves the process.
+/// Replaces the anchor file with `note` (written, fsynced, renamed, the
+/// directory fsynced so that the rename is durable too): a checkpoint that
+/// is stored and flushed, before it leaves the process.
 ///
 /// # Errors
 /// The I/O error.
@@ -100,7 +101,8 @@ pub fn write_anchor(data_dir: &Path, note: &str) -> std::io::Result<()> {
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(note.as_bytes())?;
     f.sync_all()?;
-    std::fs::rename(&tmp, data_dir.join(ANCHOR_FILE))
+    std::fs::rename(&tmp, data_dir.join(ANCHOR_FILE))?;
+    std::fs::File::open(data_dir)?.sync_all()
 }
 
 /// The anchor file's checkpoint note, if there is one.

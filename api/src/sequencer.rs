@@ -1,6 +1,7 @@
 //! The sequencer: the log's single writer. It takes statements from a
-//! bounded queue, groups them into batches, registers each batch in one
-//! atomic append, flushes it to disk, and only then signs a checkpoint.
+//! bounded queue, groups them into batches, registers each batch with the
+//! checkpoint it signs for the new tree in one atomic append, flushes it to
+//! disk, and only then hands the checkpoint on.
 //!
 //! Spec: `spec/http-api.md` ("Sequencing").
 //!
@@ -10,15 +11,18 @@
 //!   ([`Log::register_sealed`]): the checkpoint is durable exactly when
 //!   the entries it covers are, with one flush for both;
 //! - no signed checkpoint leaves the sequencer before the data it covers
-//!   is flushed;
-//! - the log never signs two different roots for one size: every signed
+//!   is flushed (at start too: a stored checkpoint found again is flushed
+//!   before it is handed on, since its batch may not have been);
+//! - the log never lets out two different roots for one size: every
 //!   checkpoint is stored under its size before it leaves the sequencer,
-//!   and a size already stored is never signed again with another root.
+//!   and a size already stored is never signed again with another root. A
+//!   checkpoint signed for a batch whose write or flush failed never leaves;
+//!   if the batch is lost with it, its size may be signed again, unseen.
 //!
 //! A failed write or flush does not stop the process: the sequencer refuses
 //! new work (the HTTP layer answers 503, reads go on), lets no checkpoint
-//! out, and
-//! recovers by itself once storage works again ([`crate::recovery`]).
+//! out, and recovers by itself once storage works again
+//! ([`crate::recovery`]).
 
 use crate::metrics::Metrics;
 use crate::recovery::{describe, Recovery, PROBE_INTERVAL};
@@ -76,7 +80,8 @@ struct Submission {
 
 /// The state the sequencer shares with the HTTP layer and the publisher.
 pub struct Shared {
-    /// The latest checkpoint the sequencer signed (not yet witnessed).
+    /// The latest checkpoint the sequencer handed on: signed, stored and
+    /// flushed with the entries it covers (not yet witnessed).
     pub signed: watch::Sender<Option<SignedCheckpoint>>,
     /// The latest published checkpoint: signed and, if witnesses are
     /// configured, cosigned by a quorum. Receipts are built against it.
@@ -224,8 +229,8 @@ fn load_published(store: &dyn Store) -> Result<Option<SignedCheckpoint>, Storage
     Ok(Some(SignedCheckpoint { size: cp.size, root: cp.root, note }))
 }
 
-/// Checks that the tree holds every checkpoint the log signed: the latest
-/// one stored, the published one, and the one in the anchor file of
+/// Checks that the tree holds every checkpoint the log stored or let out:
+/// the latest one stored, the published one, and the one in the anchor file of
 /// `data_dir` ([`crate::recovery::write_anchor`]) must not be larger than
 /// the tree, and the tree's root at their sizes must be the signed roots.
 /// A store that lost or changed signed entries (a truncated or damaged
@@ -351,11 +356,12 @@ impl Worker {
         self.shared.storage_failure.lock().expect("lock").is_some()
     }
 
-    /// Marks storage as failing after `e`: writes are refused and nothing is
-    /// signed until [`Worker::try_recover`] succeeds. Returns the reason.
+    /// Marks storage as failing after `e`: writes are refused and no
+    /// checkpoint leaves until [`Worker::try_recover`] succeeds. Returns the
+    /// reason.
     fn storage_failed(&mut self, e: &LogError) -> String {
         let why = describe(e);
-        tracing::error!("storage failed, refusing writes and signing nothing until it recovers: {why}");
+        tracing::error!("storage failed, refusing writes and publishing nothing until it recovers: {why}");
         *self.shared.storage_failure.lock().expect("lock") = Some(why.clone());
         self.last_probe = Some(Instant::now());
         why
@@ -455,10 +461,13 @@ impl Worker {
         }
     }
 
-    /// Signs a checkpoint of the current (flushed) tree unless the last one
-    /// signed already covers it, stores and flushes it under its size, and
-    /// hands it to the publisher: at start and after a recovery, when no
-    /// batch brings one.
+    /// Signs a checkpoint of the current tree unless the last one handed on
+    /// covers it (or takes the one stored for its size), stores it, flushes
+    /// the store and hands it to the publisher: at start and after a
+    /// recovery, when no batch brings one. The flush is needed even when
+    /// the checkpoint was stored already: a process killed during a batch's
+    /// flush can leave the batch, checkpoint included, in the page cache
+    /// only, and the next process reads it back from there.
     fn sign_current(&mut self) -> Result<(), LogError> {
         let (size, root) = (self.log.size(), self.log.root());
         if self.shared.signed.borrow().as_ref().is_some_and(|s| s.size == size) {
@@ -468,8 +477,8 @@ impl Worker {
             seal(self.store.as_ref(), &self.signer, &self.shared, self.log.origin(), size, root)?;
         if !records.is_empty() {
             self.store.commit(&records)?;
-            self.store.flush()?;
         }
+        self.store.flush()?;
         self.shared.signed.send_replace(Some(SignedCheckpoint { size, root, note }));
         Ok(())
     }

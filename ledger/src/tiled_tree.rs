@@ -1268,7 +1268,13 @@ mod tests {
         assert!(matches!(err, TreeError::Storage(StorageError::Corrupt { .. })), "{err}");
         assert_eq!((t.size(), t.root()), (9, root_of(&leaves)));
         assert_eq!(store.range(b"", b"\xff\xff", usize::MAX, false).unwrap(), before, "nothing written");
+        // The tree in memory is intact: it appends on as before.
+        t.append(&[entry(9)], Batch::new()).unwrap();
+        let leaves: Vec<Hash> = (0..10).map(|i| leaf_hash(&entry(i))).collect();
+        assert_eq!(t.root(), root_of(&leaves));
+        t.reader().verify_all(&t.root()).unwrap();
     }
+
     #[test]
     fn corrupt_tile_is_detected_on_open() {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());

@@ -4,7 +4,8 @@
 //! statements whose answer was lost are either in the log once or can be
 //! submitted again, and every checkpoint published after a restart is
 //! consistent with every one published before. Spec: `spec/http-api.md`
-//! ("Sequencing": nothing is signed or acknowledged before it is durable).
+//! ("Sequencing": no checkpoint leaves, and nothing is acknowledged,
+//! before it is durable).
 
 use provlog_ledger::cbor::{self, Value as Cbor};
 use provlog_ledger::entry::Entry;

@@ -96,7 +96,7 @@ fn assert_refused_for_storage(log: &TestLog, r: &HttpResponse, why: &str) {
 }
 
 /// Reads keep working, and the published checkpoint does not move while
-/// storage refuses writes: nothing is signed.
+/// storage refuses writes: no checkpoint leaves the sequencer.
 fn assert_reads_work_and_nothing_is_signed(log: &TestLog, acked: &[Acked]) {
     let size = log.published_size();
     assert!(size > acked.iter().map(|a| a.index).max().unwrap());
@@ -206,7 +206,6 @@ fn failed_sync_stops_signing_until_syncing_works_fjall() {
     failed_sync_stops_signing_until_syncing_works("fjall");
 }
 
-/// Opens the stopped server's sled store directly, as an insider would.
 /// The checkpoint anchor file cannot be written (a directory takes its
 /// temporary name) while the store works: the checkpoint of the next batch
 /// is not published, its submitter gets a 503 naming the anchor file instead
@@ -245,6 +244,7 @@ fn an_unwritable_anchor_file_stops_publication_and_writes_until_it_can_be_writte
     kill_restart_and_verify(&mut log, &acked);
 }
 
+/// Opens the stopped server's sled store directly, as an insider would.
 fn with_store<T>(data: &Path, f: impl FnOnce(&SledStore) -> T) -> T {
     let store = SledStore::open(&data.join("db"), &SledConfig::default()).expect("open the store");
     let out = f(&store);
