@@ -57,7 +57,7 @@ impl Default for FjallConfig {
 /// The keyspaces a store gets when it is created, with the first bytes of
 /// the keys each one holds; every other key goes to [`MAIN_KEYSPACE`].
 ///
-/// First the tree's append-only records (`TiledTree`'s entry bundles,
+/// These are the tree's append-only records (`TiledTree`'s entry bundles,
 /// pending entries, tiles and tile chunks). In one LSM tree with the
 /// state's records, whose keys are spread over the key space, every table
 /// flushed from a memtable overlaps every table of the next level, and each
@@ -68,29 +68,19 @@ impl Default for FjallConfig {
 /// 8.1, BENCHMARKS.md, "Ingest"). A batch over several keyspaces is still
 /// one atomic journal write, and a snapshot covers all of them.
 ///
-/// Then, added later, the lineage index (`L` keys, `spec/lineage.md` §2):
-/// its event nodes, one per event, are keyed by entry index and so arrive
-/// in key order too, and its party mentions by party, then index. In the
-/// main keyspace every compaction of the state rewrote them (batched
-/// ingest gained about 11 %, BENCHMARKS.md, "Ingest"). A store made before
-/// a family has no keyspace for it and keeps its keys in the main one.
-///
 /// The third field is the compression of the keyspace's tables on every
 /// level. fjall compresses from level 2 on by default, as a table is
 /// rewritten there; tables that are only moved down never are. Entry
-/// bundles (signed JSON) and lineage records (identifiers as text) are
-/// compressed when flushed; tiles (hashes) and pending entries
-/// (short-lived) are not.
+/// bundles (signed JSON) are compressed when flushed; tiles (hashes) and
+/// pending entries (short-lived) are not.
 const FAMILIES: &[(&str, &[u8], CompressionType)] = &[
     ("bundles", &[tiled_tree::PREFIX_BUNDLE], CompressionType::Lz4),
     ("pending", &[tiled_tree::PREFIX_PENDING], CompressionType::None),
     ("tiles", &[tiled_tree::PREFIX_CHUNK, tiled_tree::PREFIX_TILE], CompressionType::None),
-    ("lineage", &[crate::state::PREFIX_LINEAGE], CompressionType::Lz4),
 ];
 
-/// The keyspace of every key not in [`FAMILIES`], and of the keys of each
-/// family a store was created before (of every key, in a store created
-/// before all of them).
+/// The keyspace of every key not in [`FAMILIES`], and of every key in a
+/// store created before them (which keeps its single keyspace).
 const MAIN_KEYSPACE: &str = "provlog";
 
 /// A store in fjall keyspaces: [`FAMILIES`] and [`MAIN_KEYSPACE`].
@@ -157,20 +147,19 @@ impl FjallStore {
         let open = |name: &str, compression: Option<CompressionType>| {
             db.keyspace(name, || options(compression)).map_err(|e| StorageError::backend("open", e))
         };
-        // A store made before a family keeps that family's keys in its
-        // main keyspace (a store made before all of them, everything). A
-        // new store gets its families before its main keyspace, so one
-        // whose creation stopped half-way is never taken for an old one.
-        let existing = db.keyspace_exists(MAIN_KEYSPACE);
+        // A store made before the families keeps everything in its main
+        // keyspace. A new store gets its families before its main
+        // keyspace, so one whose creation stopped half-way is never taken
+        // for an old one.
+        let single = db.keyspace_exists(MAIN_KEYSPACE) && !db.keyspace_exists(FAMILIES[0].0);
         let mut keyspaces = Vec::new();
         let mut route = [0u8; 256];
-        for (name, first_bytes, compression) in FAMILIES {
-            if existing && !db.keyspace_exists(name) {
-                continue;
-            }
-            keyspaces.push(open(name, Some(*compression))?);
-            for b in *first_bytes {
-                route[usize::from(*b)] = keyspaces.len() as u8;
+        if !single {
+            for (name, first_bytes, compression) in FAMILIES {
+                keyspaces.push(open(name, Some(*compression))?);
+                for b in *first_bytes {
+                    route[usize::from(*b)] = keyspaces.len() as u8;
+                }
             }
         }
         keyspaces.insert(0, open(MAIN_KEYSPACE, None)?);
@@ -349,7 +338,7 @@ mod tests {
         {
             let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
             let mut b = Batch::new();
-            for first in [b'E', b'K', b'L', b'P', b'S', b'T', b'o', b's'] {
+            for first in [b'E', b'K', b'P', b'S', b'T', b'o', b's'] {
                 b.put(vec![first, 1], vec![first]);
             }
             s.commit(&b).unwrap();
@@ -361,44 +350,11 @@ mod tests {
         assert_eq!(firsts("bundles"), b"E");
         assert_eq!(firsts("pending"), b"P");
         assert_eq!(firsts("tiles"), b"KT");
-        assert_eq!(firsts("lineage"), b"L");
         assert_eq!(firsts(MAIN_KEYSPACE), b"Sos");
         let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
         assert_eq!(s.get(&[b'T', 1]).unwrap(), Some(vec![b'T']));
         let keys: Vec<u8> = s.range(b"", b"", 100, false).unwrap().iter().map(|(k, _)| k[0]).collect();
-        assert_eq!(keys, b"EKLPSTos");
-    }
-
-    /// A store made with the tree's keyspaces but before the lineage one
-    /// keeps its lineage records in the main keyspace, old and new, and
-    /// gets no lineage keyspace.
-    #[test]
-    fn a_store_made_before_a_family_keeps_its_keys_in_the_main_keyspace() {
-        let d = tempfile::tempdir().unwrap();
-        {
-            let db = fjall::Database::builder(d.path()).open().unwrap();
-            for (name, ..) in &FAMILIES[..3] {
-                db.keyspace(name, fjall::KeyspaceCreateOptions::default).unwrap();
-            }
-            let main = db.keyspace(MAIN_KEYSPACE, fjall::KeyspaceCreateOptions::default).unwrap();
-            main.insert([b'L', b'n', 0], b"old node").unwrap();
-            db.persist(fjall::PersistMode::SyncAll).unwrap();
-        }
-        {
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            assert_eq!(s.get(&[b'L', b'n', 0]).unwrap().as_deref(), Some(&b"old node"[..]));
-            let mut b = Batch::new();
-            b.put(vec![b'L', b'n', 1], &b"new node"[..]);
-            b.put(vec![b'T', 1], &b"new tile"[..]);
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-            assert_eq!(s.range(b"L", b"M", 10, false).unwrap().len(), 2);
-        }
-        let by_keyspace = keyspace_contents(d.path());
-        let firsts = |name: &str| by_keyspace.iter().find(|(n, _)| n == name).map(|(_, f)| f.clone());
-        assert_eq!(firsts("lineage"), None, "{by_keyspace:?}");
-        assert_eq!(firsts(MAIN_KEYSPACE).as_deref(), Some(&b"LL"[..]));
-        assert_eq!(firsts("tiles").as_deref(), Some(&b"T"[..]));
+        assert_eq!(keys, b"EKPSTos");
     }
 
     /// A store made before the keyspaces were split has one keyspace: it
