@@ -264,8 +264,9 @@ pub mod conformance {
         assert_eq!(s.get(b"j").unwrap().as_deref(), Some(&b"2"[..]));
 
         // Many writes of few keys, interleaved, in a batch long enough that
-        // an engine sorting it must sort stably: key `i % 16` gets writes
-        // 0..8 in turn (every third a delete), and the last one stands.
+        // an engine sorting it must sort stably: each of 16 keys gets one
+        // write per round for 8 rounds (every third a delete), and its
+        // write of the last round stands.
         let mut b = Batch::new();
         for round in 0u8..8 {
             for i in (0u8..16).rev() {
