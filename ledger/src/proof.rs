@@ -235,6 +235,15 @@ fn chain_border_right(seed: Hash, proof: &[Hash]) -> Hash {
 pub trait SubtreeSource {
     type Error;
     fn subtree(&self, height: u8, index: u64) -> Result<Hash, Self::Error>;
+
+    /// The Merkle tree hash of leaves `[lo, hi)`, which the proofs below
+    /// ask for once per sibling. The default assembles it from complete
+    /// subtrees ([`range_hash`]); a source may remember the ranges it has
+    /// computed instead, as the hash of a range of appended leaves never
+    /// changes. Precondition: `lo < hi`.
+    fn range(&self, lo: u64, hi: u64) -> Result<Hash, Self::Error> {
+        range_hash(self, lo, hi)
+    }
 }
 
 /// The Merkle tree hash of leaves `[lo, hi)` (RFC 6962 MTH over that range),
@@ -267,10 +276,10 @@ pub fn prove_inclusion<S: SubtreeSource + ?Sized>(
     while hi - lo > 1 {
         let k = split_point(hi - lo);
         if index < lo + k {
-            path.push(range_hash(src, lo + k, hi)?);
+            path.push(src.range(lo + k, hi)?);
             hi = lo + k;
         } else {
-            path.push(range_hash(src, lo, lo + k)?);
+            path.push(src.range(lo, lo + k)?);
             lo += k;
         }
     }
@@ -294,17 +303,17 @@ pub fn prove_consistency<S: SubtreeSource + ?Sized>(
     while m != hi - lo {
         let k = split_point(hi - lo);
         if m <= k {
-            proof.push(range_hash(src, lo + k, hi)?);
+            proof.push(src.range(lo + k, hi)?);
             hi = lo + k;
         } else {
-            proof.push(range_hash(src, lo, lo + k)?);
+            proof.push(src.range(lo, lo + k)?);
             lo += k;
             m -= k;
             whole = false;
         }
     }
     if !whole {
-        proof.push(range_hash(src, lo, hi)?);
+        proof.push(src.range(lo, hi)?);
     }
     proof.reverse();
     Ok(proof)

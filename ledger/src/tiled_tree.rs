@@ -215,12 +215,52 @@ struct TileCache {
     /// partial tile (a full tile stores its interior nodes). They lie on
     /// the tree's right edge, which every proof at the current size
     /// crosses; a complete subtree's hash never changes.
-    subtrees: std::sync::Mutex<std::collections::HashMap<(u8, u64), Hash>>,
+    subtrees: HashMemo<(u8, u64)>,
+    /// Hashes of leaf ranges `[lo, hi)` that are not complete subtrees: the
+    /// siblings on a tree's right edge, which every inclusion proof at a
+    /// size needs one or more of (the receipts of a batch, and proofs
+    /// served against the latest checkpoint, all ask at one size), and
+    /// roots. A range of appended leaves never changes, so neither does
+    /// its hash.
+    ranges: HashMemo<(u64, u64)>,
+}
+
+/// Hashes that never change, by key, up to a number of them; full, it
+/// forgets them all and starts over.
+struct HashMemo<K> {
+    hashes: std::sync::Mutex<std::collections::HashMap<K, Hash>>,
+    capacity: usize,
+}
+
+impl<K: std::hash::Hash + Eq> HashMemo<K> {
+    fn new(capacity: usize) -> Self {
+        Self { hashes: Default::default(), capacity }
+    }
+
+    fn get(&self, key: &K) -> Option<Hash> {
+        self.hashes.lock().expect("lock").get(key).copied()
+    }
+
+    fn put(&self, key: K, hash: Hash) {
+        let mut hashes = self.hashes.lock().expect("lock");
+        if hashes.len() >= self.capacity {
+            hashes.clear();
+        }
+        hashes.insert(key, hash);
+    }
+
+    fn clear(&self) {
+        self.hashes.lock().expect("lock").clear();
+    }
 }
 
 /// Complete subtrees of partial tiles a reader remembers (about 40 bytes
 /// each); a handful per level are in use at any one size.
 const SUBTREE_CACHE_CAPACITY: usize = 4096;
+
+/// Leaf ranges a reader remembers (48 bytes each); each tree size asked
+/// about adds at most about one per bit set in the size.
+const RANGE_CACHE_CAPACITY: usize = 4096;
 
 /// Full entry bundles a reader keeps decoded.
 const BUNDLE_CACHE_CAPACITY: usize = 16;
@@ -242,23 +282,12 @@ impl TileCache {
         b.push_back((n, entries));
     }
 
-    fn subtree(&self, height: u8, index: u64) -> Option<Hash> {
-        self.subtrees.lock().expect("lock").get(&(height, index)).copied()
-    }
-
-    fn put_subtree(&self, height: u8, index: u64, hash: Hash) {
-        let mut subtrees = self.subtrees.lock().expect("lock");
-        if subtrees.len() >= SUBTREE_CACHE_CAPACITY {
-            subtrees.clear();
-        }
-        subtrees.insert((height, index), hash);
-    }
-
     /// Forgets everything (after the store was reopened).
     fn clear(&self) {
         self.tiles.lock().expect("lock").clear();
         self.bundles.lock().expect("lock").clear();
-        self.subtrees.lock().expect("lock").clear();
+        self.subtrees.clear();
+        self.ranges.clear();
     }
 
     fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
@@ -318,7 +347,7 @@ impl TreeReader {
         if size == 0 {
             return Ok(crate::tree::empty_root());
         }
-        proof::range_hash(&Reads::new(self), 0, size)
+        Reads::new(self).range(0, size)
     }
 
     /// The leaf hash of the entry at `index`.
@@ -376,8 +405,9 @@ impl TreeReader {
         Ok(Arc::new(data))
     }
 
-    /// The stored tile, from the shared cache or `memo` if either holds at
-    /// least `min_bytes` of it. A tile read from the store goes into the
+    /// The stored tile, from `memo` or the shared cache if either holds at
+    /// least `min_bytes` of it (one found in the shared cache is added to
+    /// `memo`). A tile read from the store goes into the
     /// shared cache if it is of level 1 or above (a few hundred at 10M
     /// entries) or among the last [`RECENT_LEVEL0_TILES`] of level 0 (the
     /// receipts of fresh entries read those); an older level-0 tile (random
@@ -390,13 +420,17 @@ impl TreeReader {
         min_bytes: usize,
         memo: &TileMemo,
     ) -> Result<Arc<Vec<u8>>, TreeError> {
-        if let Some(t) = self.cache.get(level, index) {
+        if let Some(t) = memo.get(level, index) {
             if t.len() >= min_bytes {
                 return Ok(t);
             }
         }
-        if let Some(t) = memo.get(level, index) {
+        if let Some(t) = self.cache.get(level, index) {
             if t.len() >= min_bytes {
+                // A proof asks for up to eight nodes of each tile on its
+                // path: the memo answers the rest without the shared
+                // cache's lock.
+                memo.put(level, index, t.clone());
                 return Ok(t);
             }
         }
@@ -608,12 +642,12 @@ impl TreeReader {
                 tree_size: self.size(),
             });
         }
-        if let Some(h) = self.cache.subtree(height, index) {
+        if let Some(h) = self.cache.subtrees.get(&(height, index)) {
             return Ok(h);
         }
         let hashes = tile::decode_hashes(&data[offset * HASH_SIZE..end]).expect("whole hashes");
         let h = complete_root(&hashes);
-        self.cache.put_subtree(height, index, h);
+        self.cache.subtrees.put((height, index), h);
         Ok(h)
     }
 }
@@ -741,6 +775,23 @@ impl SubtreeSource for Reads<'_> {
     fn subtree(&self, height: u8, index: u64) -> Result<Hash, TreeError> {
         self.reader.subtree_in(height, index, &self.memo)
     }
+
+    /// A complete subtree as above; any other range from the reader's
+    /// cache of ranges, computed and remembered on a miss. Proofs and
+    /// roots ask only for ranges within the committed tree (they check the
+    /// size first), whose leaves never change.
+    fn range(&self, lo: u64, hi: u64) -> Result<Hash, TreeError> {
+        let n = hi - lo;
+        if n.is_power_of_two() && lo % n == 0 {
+            return self.subtree(n.trailing_zeros() as u8, lo / n);
+        }
+        if let Some(h) = self.reader.cache.ranges.get(&(lo, hi)) {
+            return Ok(h);
+        }
+        let h = proof::range_hash(self, lo, hi)?;
+        self.reader.cache.ranges.put((lo, hi), h);
+        Ok(h)
+    }
 }
 
 /// What one append committed.
@@ -780,7 +831,8 @@ impl TiledTree {
             tiles: Default::default(),
             capacity: TILE_CACHE_CAPACITY,
             bundles: Default::default(),
-            subtrees: Default::default(),
+            subtrees: HashMemo::new(SUBTREE_CACHE_CAPACITY),
+            ranges: HashMemo::new(RANGE_CACHE_CAPACITY),
         });
         let reader = TreeReader { store, committed_size: Arc::new(AtomicU64::new(size)), cache };
         let mut partial = Vec::new();
@@ -1199,6 +1251,37 @@ mod tests {
                 check_consistency(old, size, &p, &root_of(&leaves[..old as usize]), &root).unwrap();
             }
         }
+    }
+
+    #[test]
+    fn remembered_ranges_give_the_proofs_and_roots_of_recomputed_ones() {
+        // Every size from 1 to 801 asks for its own right-edge ranges, each
+        // size twice (the second time from the reader's range cache).
+        let (t, leaves) = build(&[700, 100, 1]);
+        let r = t.reader();
+        let mem = InMemoryLeaves(&leaves);
+        for _ in 0..2 {
+            for size in 1..=801u64 {
+                assert_eq!(r.root_at(size).unwrap(), root_of(&leaves[..size as usize]), "size {size}");
+                for index in [0, size / 2, size - 1] {
+                    let p = r.prove_inclusion(index, size).unwrap();
+                    assert_eq!(p, proof::prove_inclusion(&mem, index, size).unwrap(), "{index} in {size}");
+                }
+                let old = size / 3 + 1;
+                assert_eq!(
+                    r.prove_consistency(old, size).unwrap(),
+                    proof::prove_consistency(&mem, old, size).unwrap(),
+                    "{old} to {size}"
+                );
+            }
+        }
+        // The proof of leaf 0 in 801 leaves needs the range [512, 801),
+        // not a complete subtree: it is remembered, with its true hash.
+        r.cache.clear();
+        r.prove_inclusion(0, 801).unwrap();
+        assert_eq!(r.cache.ranges.get(&(512, 801)), Some(proof::range_hash(&mem, 512, 801).unwrap()));
+        let remembered = r.cache.ranges.hashes.lock().unwrap().len();
+        assert!(remembered > 0 && remembered <= RANGE_CACHE_CAPACITY, "{remembered}");
     }
 
     #[test]
