@@ -238,9 +238,9 @@ pub trait SubtreeSource {
 
     /// The Merkle tree hash of leaves `[lo, hi)`, which the proofs below
     /// ask for once per sibling. The default assembles it from complete
-    /// subtrees ([`range_hash`]); a source may remember the ranges it has
-    /// computed instead, as the hash of a range of appended leaves never
-    /// changes. Precondition: `lo < hi`.
+    /// subtrees ([`range_hash`]); a source over an append-only tree may
+    /// remember the ranges it has computed instead. Precondition:
+    /// `lo < hi`.
     fn range(&self, lo: u64, hi: u64) -> Result<Hash, Self::Error> {
         range_hash(self, lo, hi)
     }

@@ -194,9 +194,6 @@ fn expand(hashes: &[Hash]) -> Vec<u8> {
     hashes_to_bytes(&all)
 }
 
-/// Recently read tiles, shared by every clone of a reader. Full tiles never
-/// change, so they are cached as they are; a partial tile is cached with the
-/// width it had and re-read when a wider one is needed.
 /// The decoded entries of a full bundle.
 type Bundle = Arc<Vec<Vec<u8>>>;
 
@@ -206,7 +203,22 @@ type TileBytes = Arc<Vec<u8>>;
 /// Tile bytes by (level, index).
 type TileMap = std::collections::HashMap<(u8, u64), TileBytes>;
 
+/// Recently read tiles, entry bundles and hashes, shared by every clone of
+/// a reader. Full tiles never change, so they are cached as they are; a
+/// partial tile is cached with the width it had and re-read when a wider
+/// one is needed.
+///
+/// What the committed tree holds never changes while the store stays
+/// open; but a store reopened after a failure may have lost batches that
+/// were committed and not yet flushed, and the writer then appends other
+/// entries at their indexes. [`TiledTree::reload`] publishes the smaller
+/// size and then calls [`TileCache::clear`], which starts a new
+/// generation. A read notes the generation before the size it checks
+/// (`TileMemo::new`), and keeps what it fetched only while the
+/// generation is still its own, checked under the lock it stores with:
+/// a read that began before a reload caches nothing after it.
 struct TileCache {
+    generation: AtomicU64,
     tiles: std::sync::Mutex<TileMap>,
     capacity: usize,
     /// The most recently read full entry bundles, decoded, newest last.
@@ -220,8 +232,8 @@ struct TileCache {
     /// siblings on a tree's right edge, which every inclusion proof at a
     /// size needs one or more of (the receipts of a batch, and proofs
     /// served against the latest checkpoint, all ask at one size), and
-    /// roots. A range of appended leaves never changes, so neither does
-    /// its hash.
+    /// roots. A range of committed leaves never changes (see above), so
+    /// neither does its hash.
     ranges: HashMemo<(u64, u64)>,
 }
 
@@ -241,8 +253,12 @@ impl<K: std::hash::Hash + Eq> HashMemo<K> {
         self.hashes.lock().expect("lock").get(key).copied()
     }
 
-    fn put(&self, key: K, hash: Hash) {
+    /// Remembers `hash` if `current()`, asked under the lock.
+    fn put(&self, key: K, hash: Hash, current: impl FnOnce() -> bool) {
         let mut hashes = self.hashes.lock().expect("lock");
+        if !current() {
+            return;
+        }
         if hashes.len() >= self.capacity {
             hashes.clear();
         }
@@ -274,24 +290,37 @@ impl TileCache {
         self.bundles.lock().expect("lock").iter().rev().find(|(i, _)| *i == n).map(|(_, b)| b.clone())
     }
 
-    fn put_bundle(&self, n: u64, entries: Bundle) {
+    /// Whether `generation` is still the current one.
+    fn current(&self, generation: u64) -> bool {
+        self.generation.load(Ordering::Acquire) == generation
+    }
+
+    fn put_bundle(&self, n: u64, entries: Bundle, generation: u64) {
         let mut b = self.bundles.lock().expect("lock");
+        if !self.current(generation) {
+            return;
+        }
         if b.len() == BUNDLE_CACHE_CAPACITY {
             b.pop_front();
         }
         b.push_back((n, entries));
     }
 
-    /// Forgets everything (after the store was reopened).
+    /// Forgets everything (after the store was reopened), and starts a new
+    /// generation first, so that reads begun before cache nothing after.
     fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.tiles.lock().expect("lock").clear();
         self.bundles.lock().expect("lock").clear();
         self.subtrees.clear();
         self.ranges.clear();
     }
 
-    fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>) {
+    fn put(&self, level: u8, index: u64, data: Arc<Vec<u8>>, generation: u64) {
         let mut tiles = self.tiles.lock().expect("lock");
+        if !self.current(generation) {
+            return;
+        }
         if tiles.len() >= self.capacity {
             // Keep the few upper-level tiles every proof needs; drop
             // level-0 tiles, which random reads rarely revisit.
@@ -343,20 +372,22 @@ impl TreeReader {
     /// # Errors
     /// [`TreeError::SizeBeyondTree`], or a storage failure.
     pub fn root_at(&self, size: u64) -> Result<Hash, TreeError> {
+        let reads = Reads::new(self);
         self.check_size(size)?;
         if size == 0 {
             return Ok(crate::tree::empty_root());
         }
-        Reads::new(self).range(0, size)
+        reads.range(0, size)
     }
 
     /// The leaf hash of the entry at `index`.
     pub fn leaf_hash(&self, index: u64) -> Result<Hash, TreeError> {
+        let memo = TileMemo::new(&self.cache);
         let tree_size = self.size();
         if index >= tree_size {
             return Err(TreeError::IndexOutOfRange { index, tree_size });
         }
-        self.subtree_in(0, index, &TileMemo::default())
+        self.subtree_in(0, index, &memo)
     }
 
     /// The inclusion proof of leaf `index` in the tree of `size` leaves.
@@ -365,11 +396,11 @@ impl TreeReader {
     /// [`TreeError::IndexOutOfRange`], [`TreeError::SizeBeyondTree`], or a
     /// storage failure.
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, TreeError> {
+        let reads = Reads::new(self);
         self.check_size(size)?;
         if index >= size {
             return Err(TreeError::IndexOutOfRange { index, tree_size: size });
         }
-        let reads = Reads::new(self);
         // The chunk of the leaf holds every node the proof needs from its
         // level-0 tile; read it first, or the path's upper siblings would
         // be read from another chunk.
@@ -387,11 +418,12 @@ impl TreeReader {
     /// [`TreeError::BadSizes`] unless `0 < old_size <= new_size`,
     /// [`TreeError::SizeBeyondTree`], or a storage failure.
     pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, TreeError> {
+        let reads = Reads::new(self);
         self.check_size(new_size)?;
         if old_size == 0 || old_size > new_size {
             return Err(TreeError::BadSizes { old_size, new_size });
         }
-        proof::prove_consistency(&Reads::new(self), old_size, new_size)
+        proof::prove_consistency(&reads, old_size, new_size)
     }
 
     /// The hashes of a hash tile, as stored (its width may exceed what a
@@ -437,7 +469,7 @@ impl TreeReader {
         let data = self.stored_tile(level, index)?;
         let level0_tiles = self.size().div_ceil(W);
         if level > 0 || index + RECENT_LEVEL0_TILES >= level0_tiles {
-            self.cache.put(level, index, data.clone());
+            self.cache.put(level, index, data.clone(), memo.generation);
         } else {
             memo.put(level, index, data.clone());
         }
@@ -451,6 +483,7 @@ impl TreeReader {
     /// [`TreeError::NoSuchTile`] if the committed tree has no such tile at
     /// that width, or a storage failure.
     pub fn tile(&self, t: Tile) -> Result<Vec<u8>, TreeError> {
+        let memo = TileMemo::new(&self.cache);
         let tree_size = self.size();
         let available = tile::tile_at_size(t.kind, t.index, tree_size).map_or(0, |a| a.width);
         if t.width > available {
@@ -459,7 +492,7 @@ impl TreeReader {
         match t.kind {
             TileKind::Hashes { level } => {
                 let want = t.width as usize * HASH_SIZE;
-                let data = self.stored_tile_min(level, t.index, want, &TileMemo::default())?;
+                let data = self.stored_tile_min(level, t.index, want, &memo)?;
                 if data.len() < want || data.len() % HASH_SIZE != 0 {
                     return Err(
                         StorageError::corrupt(format!("{} has {} bytes", t.path(), data.len())).into()
@@ -489,6 +522,7 @@ impl TreeReader {
     /// [`TreeError::IndexOutOfRange`] if `end` is beyond the tree or
     /// `start > end`, or a storage failure.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TreeError> {
+        let generation = self.cache.generation.load(Ordering::Acquire);
         let tree_size = self.size();
         if end > tree_size || start > end {
             return Err(TreeError::IndexOutOfRange { index: end.saturating_sub(1), tree_size });
@@ -499,13 +533,13 @@ impl TreeReader {
             let n = i / W;
             let bundle_end = ((n + 1) * W).min(end);
             let part = (i - n * W) as usize..(bundle_end - n * W) as usize;
-            if let Some(entries) = self.full_bundle(n)? {
+            if let Some(entries) = self.full_bundle(n, generation)? {
                 out.extend_from_slice(&entries[part]);
             } else {
                 let recs = self.store.range(&pending_key(i), &pending_key(bundle_end), W as usize, false)?;
                 if recs.len() as u64 == bundle_end - i {
                     out.extend(recs.into_iter().map(|(_, v)| v));
-                } else if let Some(entries) = self.full_bundle(n)? {
+                } else if let Some(entries) = self.full_bundle(n, generation)? {
                     // The writer filled the bundle between the two reads:
                     // one batch wrote it and removed its pending records.
                     out.extend_from_slice(&entries[part]);
@@ -522,8 +556,9 @@ impl TreeReader {
 
     /// The entries of full bundle `n`, or `None` if it is not full yet.
     /// Recently read bundles are kept decoded: receipts for a batch read the
-    /// same few bundles once per statement.
-    fn full_bundle(&self, n: u64) -> Result<Option<Bundle>, TreeError> {
+    /// same few bundles once per statement. `generation`: the shared
+    /// cache's when the read began (see [`TileCache`]).
+    fn full_bundle(&self, n: u64, generation: u64) -> Result<Option<Bundle>, TreeError> {
         if let Some(b) = self.cache.bundle(n) {
             return Ok(Some(b));
         }
@@ -536,7 +571,7 @@ impl TreeReader {
             );
         }
         let entries = Arc::new(entries.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>());
-        self.cache.put_bundle(n, entries.clone());
+        self.cache.put_bundle(n, entries.clone(), generation);
         Ok(Some(entries))
     }
 
@@ -647,7 +682,7 @@ impl TreeReader {
         }
         let hashes = tile::decode_hashes(&data[offset * HASH_SIZE..end]).expect("whole hashes");
         let h = complete_root(&hashes);
-        self.cache.subtrees.put((height, index), h);
+        self.cache.subtrees.put((height, index), h, || self.cache.current(memo.generation));
         Ok(h)
     }
 }
@@ -718,10 +753,11 @@ impl TreeReader {
 }
 
 /// Tiles, and chunk records of level-0 tiles, that one read (a proof, a
-/// root) has fetched outside the shared cache; a proof needs several
-/// hashes from each.
-#[derive(Default)]
+/// root) has fetched, from the store or the shared cache; a proof needs
+/// several hashes from each. Made before the read checks the size it
+/// reads at: it notes the shared cache's generation (see [`TileCache`]).
 struct TileMemo {
+    generation: u64,
     tiles: std::cell::RefCell<Vec<(u8, u64, TileBytes)>>,
     /// (level-0 tile, chunk, record).
     chunks: std::cell::RefCell<Vec<(u64, u8, TileBytes)>>,
@@ -731,6 +767,15 @@ struct TileMemo {
 }
 
 impl TileMemo {
+    fn new(cache: &TileCache) -> Self {
+        Self {
+            generation: cache.generation.load(Ordering::Acquire),
+            tiles: Default::default(),
+            chunks: Default::default(),
+            chunkless: Default::default(),
+        }
+    }
+
     fn get(&self, level: u8, index: u64) -> Option<Arc<Vec<u8>>> {
         self.tiles.borrow().iter().find(|(l, i, _)| (*l, *i) == (level, index)).map(|(_, _, t)| t.clone())
     }
@@ -765,7 +810,7 @@ struct Reads<'a> {
 
 impl<'a> Reads<'a> {
     fn new(reader: &'a TreeReader) -> Self {
-        Self { reader, memo: TileMemo::default() }
+        Self { memo: TileMemo::new(&reader.cache), reader }
     }
 }
 
@@ -779,7 +824,8 @@ impl SubtreeSource for Reads<'_> {
     /// A complete subtree as above; any other range from the reader's
     /// cache of ranges, computed and remembered on a miss. Proofs and
     /// roots ask only for ranges within the committed tree (they check the
-    /// size first), whose leaves never change.
+    /// size first), whose leaves do not change unless the store is
+    /// reopened, which the cache's generations cover (see [`TileCache`]).
     fn range(&self, lo: u64, hi: u64) -> Result<Hash, TreeError> {
         let n = hi - lo;
         if n.is_power_of_two() && lo % n == 0 {
@@ -789,7 +835,7 @@ impl SubtreeSource for Reads<'_> {
             return Ok(h);
         }
         let h = proof::range_hash(self, lo, hi)?;
-        self.reader.cache.ranges.put((lo, hi), h);
+        self.reader.cache.ranges.put((lo, hi), h, || self.reader.cache.current(self.memo.generation));
         Ok(h)
     }
 }
@@ -828,6 +874,7 @@ impl TiledTree {
         };
         let size = frontier.size();
         let cache = Arc::new(TileCache {
+            generation: AtomicU64::new(0),
             tiles: Default::default(),
             capacity: TILE_CACHE_CAPACITY,
             bundles: Default::default(),
@@ -894,8 +941,9 @@ impl TiledTree {
         let fresh = TiledTree::open(self.reader.store.clone())?;
         self.frontier = fresh.frontier;
         self.partial = fresh.partial;
-        self.reader.cache.clear();
+        // The size first: a read that sees the new generation sees it.
         self.reader.committed_size.store(self.frontier.size(), Ordering::Release);
+        self.reader.cache.clear();
         Ok(())
     }
 
@@ -1029,8 +1077,10 @@ impl TiledTree {
         batch.extend(extra);
         batch.extend(seal(new_size, frontier.root())?);
         self.reader.store.commit(&batch)?;
+        // The writer is the one that reloads: its generation is current.
+        let generation = self.reader.cache.generation.load(Ordering::Acquire);
         for (level, index, data) in written {
-            self.reader.cache.put(level, index, data);
+            self.reader.cache.put(level, index, data, generation);
         }
 
         self.frontier = frontier;
@@ -1280,8 +1330,35 @@ mod tests {
         r.cache.clear();
         r.prove_inclusion(0, 801).unwrap();
         assert_eq!(r.cache.ranges.get(&(512, 801)), Some(proof::range_hash(&mem, 512, 801).unwrap()));
-        let remembered = r.cache.ranges.hashes.lock().unwrap().len();
-        assert!(remembered > 0 && remembered <= RANGE_CACHE_CAPACITY, "{remembered}");
+        assert_eq!(r.cache.ranges.hashes.lock().unwrap().len(), 1);
+        // And proofs take it from there: a wrong hash planted in its place
+        // shows in the proof, until the cache is cleared.
+        let planted = Hash::from_slice(&[7; 32]).unwrap();
+        r.cache.ranges.put((512, 801), planted, || true);
+        assert_eq!(r.prove_inclusion(0, 801).unwrap().last(), Some(&planted));
+        r.cache.clear();
+        assert_eq!(r.prove_inclusion(0, 801).unwrap(), proof::prove_inclusion(&mem, 0, 801).unwrap());
+    }
+
+    #[test]
+    fn a_read_begun_before_a_reload_caches_nothing_after_it() {
+        // A reload may follow a reopened store that lost committed
+        // batches; a proof that checked its size before it must not leave
+        // what it read in the shared cache afterwards.
+        let (mut t, leaves) = build(&[700, 100, 1]);
+        let r = t.reader().clone();
+        let mem = InMemoryLeaves(&leaves);
+        let want = proof::range_hash(&mem, 512, 801).unwrap();
+        let before = Reads::new(&r);
+        t.reload().unwrap();
+        assert_eq!(before.range(512, 801).unwrap(), want);
+        assert_eq!(r.cache.ranges.get(&(512, 801)), None, "a range from before the reload");
+        assert!(r.cache.tiles.lock().unwrap().is_empty(), "tiles from before the reload");
+        assert_eq!(r.entries(0, 801).unwrap().len(), 801);
+        // A read begun after it caches as usual.
+        assert_eq!(Reads::new(&r).range(512, 801).unwrap(), want);
+        assert_eq!(r.cache.ranges.get(&(512, 801)), Some(want));
+        assert!(!r.cache.tiles.lock().unwrap().is_empty());
     }
 
     #[test]
