@@ -211,10 +211,10 @@ type TileMap = std::collections::HashMap<(u8, u64), TileBytes>;
 /// What the committed tree holds never changes while the store stays
 /// open; but a store reopened after a failure may have lost batches that
 /// were committed and not yet flushed, and the writer then appends other
-/// entries at their indexes. [`TiledTree::reload`] publishes the smaller
-/// size and then calls [`TileCache::clear`], which starts a new
-/// generation. A read notes the generation before the size it checks
-/// (`TileMemo::new`), and keeps what it fetched only while the
+/// entries at their indexes. [`TiledTree::reload`] publishes the size of
+/// the reopened store and then calls [`TileCache::clear`], which starts a
+/// new generation. A read notes the generation before the size it checks
+/// (`TileMemo::new`; `TreeReader::entries` for bundles), and keeps what it fetched only while the
 /// generation is still its own, checked under the lock it stores with:
 /// a read that began before a reload caches nothing after it.
 struct TileCache {
@@ -226,7 +226,7 @@ struct TileCache {
     /// Hashes of complete subtrees, `(height, index)`, computed from a
     /// partial tile (a full tile stores its interior nodes). They lie on
     /// the tree's right edge, which every proof at the current size
-    /// crosses; a complete subtree's hash never changes.
+    /// crosses; a complete subtree's hash never changes (see above).
     subtrees: HashMemo<(u8, u64)>,
     /// Hashes of leaf ranges `[lo, hi)` that are not complete subtrees: the
     /// siblings on a tree's right edge, which every inclusion proof at a
@@ -237,8 +237,8 @@ struct TileCache {
     ranges: HashMemo<(u64, u64)>,
 }
 
-/// Hashes that never change, by key, up to a number of them; full, it
-/// forgets them all and starts over.
+/// Hashes that do not change (see [`TileCache`]), by key, up to a number
+/// of them; full, it forgets them all and starts over.
 struct HashMemo<K> {
     hashes: std::sync::Mutex<std::collections::HashMap<K, Hash>>,
     capacity: usize,
@@ -469,10 +469,11 @@ impl TreeReader {
         let data = self.stored_tile(level, index)?;
         let level0_tiles = self.size().div_ceil(W);
         if level > 0 || index + RECENT_LEVEL0_TILES >= level0_tiles {
+            // Refused if a reload came since the read began; the memo
+            // keeps it for the rest of the read either way.
             self.cache.put(level, index, data.clone(), memo.generation);
-        } else {
-            memo.put(level, index, data.clone());
         }
+        memo.put(level, index, data.clone());
         Ok(data)
     }
 
@@ -1354,11 +1355,17 @@ mod tests {
         assert_eq!(before.range(512, 801).unwrap(), want);
         assert_eq!(r.cache.ranges.get(&(512, 801)), None, "a range from before the reload");
         assert!(r.cache.tiles.lock().unwrap().is_empty(), "tiles from before the reload");
-        assert_eq!(r.entries(0, 801).unwrap().len(), 801);
-        // A read begun after it caches as usual.
+        assert!(r.cache.subtrees.hashes.lock().unwrap().is_empty(), "subtrees from before the reload");
+        let old_generation = before.memo.generation;
+        assert!(r.full_bundle(0, old_generation).unwrap().is_some());
+        assert!(r.cache.bundles.lock().unwrap().is_empty(), "a bundle from before the reload");
+        // Reads begun after it cache as usual.
         assert_eq!(Reads::new(&r).range(512, 801).unwrap(), want);
         assert_eq!(r.cache.ranges.get(&(512, 801)), Some(want));
         assert!(!r.cache.tiles.lock().unwrap().is_empty());
+        assert!(!r.cache.subtrees.hashes.lock().unwrap().is_empty());
+        assert_eq!(r.entries(0, 801).unwrap().len(), 801);
+        assert!(!r.cache.bundles.lock().unwrap().is_empty());
     }
 
     #[test]
