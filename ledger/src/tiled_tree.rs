@@ -214,9 +214,10 @@ type TileMap = std::collections::HashMap<(u8, u64), TileBytes>;
 /// entries at their indexes. [`TiledTree::reload`] publishes the size of
 /// the reopened store and then calls [`TileCache::clear`], which starts a
 /// new generation. A read notes the generation before the size it checks
-/// (`TileMemo::new`; `TreeReader::entries` for bundles), and keeps what it fetched only while the
-/// generation is still its own, checked under the lock it stores with:
-/// a read that began before a reload caches nothing after it.
+/// (`TileMemo::new`; `TreeReader::entries` for bundles), and keeps what it
+/// fetched only while the generation is still its own, checked under the
+/// lock it stores with: a read that began before a reload caches nothing
+/// after it.
 struct TileCache {
     generation: AtomicU64,
     tiles: std::sync::Mutex<TileMap>,
@@ -290,9 +291,14 @@ impl TileCache {
         self.bundles.lock().expect("lock").iter().rev().find(|(i, _)| *i == n).map(|(_, b)| b.clone())
     }
 
+    /// The current generation (see [`TileCache`]).
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     /// Whether `generation` is still the current one.
     fn current(&self, generation: u64) -> bool {
-        self.generation.load(Ordering::Acquire) == generation
+        self.generation() == generation
     }
 
     fn put_bundle(&self, n: u64, entries: Bundle, generation: u64) {
@@ -523,7 +529,7 @@ impl TreeReader {
     /// [`TreeError::IndexOutOfRange`] if `end` is beyond the tree or
     /// `start > end`, or a storage failure.
     pub fn entries(&self, start: u64, end: u64) -> Result<Vec<Vec<u8>>, TreeError> {
-        let generation = self.cache.generation.load(Ordering::Acquire);
+        let generation = self.cache.generation();
         let tree_size = self.size();
         if end > tree_size || start > end {
             return Err(TreeError::IndexOutOfRange { index: end.saturating_sub(1), tree_size });
@@ -770,7 +776,7 @@ struct TileMemo {
 impl TileMemo {
     fn new(cache: &TileCache) -> Self {
         Self {
-            generation: cache.generation.load(Ordering::Acquire),
+            generation: cache.generation(),
             tiles: Default::default(),
             chunks: Default::default(),
             chunkless: Default::default(),
@@ -1079,7 +1085,7 @@ impl TiledTree {
         batch.extend(seal(new_size, frontier.root())?);
         self.reader.store.commit(&batch)?;
         // The writer is the one that reloads: its generation is current.
-        let generation = self.reader.cache.generation.load(Ordering::Acquire);
+        let generation = self.reader.cache.generation();
         for (level, index, data) in written {
             self.reader.cache.put(level, index, data, generation);
         }

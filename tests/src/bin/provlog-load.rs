@@ -7,9 +7,9 @@
 //! location, with a strict rule set), measures this machine's single-core
 //! `verify_strict` rate (again after the load: the ratios below use the
 //! mean of the two, as the host's speed may drift during a run), then
-//! submits the statements with C concurrent
-//! clients, K statements per request (K = 1: `POST /entries`; K > 1:
-//! `POST /entries/batch`), and waits for each receipt.
+//! submits the statements with C concurrent clients, K statements per
+//! request (K = 1: `POST /entries`; K > 1: `POST /entries/batch`), and
+//! waits for each receipt.
 //!
 //! It prints accepted statements/s, p50/p99/max submission-to-receipt
 //! latency (a request's latency applies to each statement in it), rejected
@@ -222,9 +222,9 @@ fn main() {
         (steady.iter().min().copied().unwrap_or(0), steady.iter().max().copied().unwrap_or(0));
     let peak = status_mib(pid, "VmHWM:");
     let published = log.published_size();
-    // The host's speed drifts; the reference is measured again once the
-    // load is over, once the server is idle again (its compactions
-    // finished; at most 10 s), and the ratios use the mean of the two.
+    // The host's speed drifts: the reference is measured again after the
+    // load, when the server is idle again (its compactions finished; at
+    // most 10 s of waiting), and the ratios use the mean of the two.
     for _ in 0..20 {
         let c0 = cpu_seconds(pid);
         std::thread::sleep(Duration::from_millis(500));
