@@ -1,7 +1,10 @@
 //! The Ed25519 predicate (`eddsa::verify_strict`) against ed25519-dalek's
 //! `verify_strict`.
 //!
-//! Property: the two accept exactly the same signatures. The input is a
+//! Property: the two accept exactly the same signatures, and so does
+//! `eddsa::verify_strict_batch` for the signature in a batch after a valid
+//! one of the same message (batches encode their computed points together,
+//! with one shared field inversion). The input is a
 //! 32-byte seed, a 64-byte mask, a mode byte and the message. Mode 0 signs
 //! the message with the seed's key and XORs the mask into the signature
 //! (a zero mask is a valid signature; single bits and bytes reach the
@@ -31,6 +34,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let dalek = key.verify_strict(message, &Signature::from_bytes(&signature)).is_ok();
     assert_eq!(eddsa::verify_strict(&key, message, &signature), dalek, "the predicates disagree");
+    let other = SigningKey::from_bytes(&[7; 32]);
+    let valid = other.sign(message).to_bytes();
+    let batch = eddsa::verify_strict_batch(&[
+        eddsa::Check { key: &other.verifying_key(), message, signature: &valid },
+        eddsa::Check { key: &key, message, signature: &signature },
+    ]);
+    assert_eq!(batch, [true, dalek], "the batch disagrees");
     if data[96] & 1 == 0 && mask == [0; 64] {
         assert!(dalek, "a genuine signature is refused");
     }

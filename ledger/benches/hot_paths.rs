@@ -138,6 +138,30 @@ fn statements(c: &mut Criterion) {
     let payload = event(0, 1);
     g.bench_function("epcis_parse_event", |b| b.iter(|| epcis::parse_event(&payload).unwrap()));
     g.finish();
+
+    // A part of a 500-statement request as one blocking task checks it,
+    // per statement (one partner, as verification costs the same for any).
+    let part: Vec<Statement> = (0..125).map(|i| statement(0, i + 1)).collect();
+    let mut g = c.benchmark_group("statement_batch_125");
+    g.throughput(Throughput::Elements(part.len() as u64));
+    g.bench_function("preverify_batch", |b| {
+        b.iter_batched(
+            || part.clone(),
+            |mut part| {
+                Statement::preverify_batch(&mut part, |_| Some(key));
+                assert!(part.iter().all(|s| s.is_verified(0, &key)));
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("preverify_each", |b| {
+        b.iter_batched(
+            || part.clone(),
+            |mut part| part.iter_mut().for_each(|s| s.preverify(0, &key).unwrap()),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
 }
 
 fn register(c: &mut Criterion) {

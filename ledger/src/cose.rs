@@ -411,26 +411,60 @@ fn canonical_y(bytes: &[u8; 32]) -> bool {
     !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed)
 }
 
-/// The one signature predicate: `alg` in the protected header is EdDSA,
-/// the key passes [`check_verifying_key`], and `verify_strict` accepts the signature
-/// over the `Sig_structure`.
-fn verify_eddsa(
-    protected: &Header,
-    to_be_signed: &[u8],
-    signature: &[u8],
-    key: &VerifyingKey,
-) -> Result<(), CoseError> {
-    if protected.alg != Some(ALG_EDDSA) {
-        return Err(CoseError::UnsupportedAlgorithm { alg: protected.alg });
+/// One signature of a message with every check of the signature predicate
+/// made but the Ed25519 one: `alg` in the protected header is EdDSA, the
+/// key passes [`check_verifying_key`], and the signature is 64 bytes.
+/// What is left is `verify_strict` of the signature over the
+/// `Sig_structure` ([`SignatureInput::verify`], or [`verify_batch`] for
+/// many at once).
+#[derive(Clone, Debug)]
+pub struct SignatureInput {
+    key: VerifyingKey,
+    to_be_signed: Vec<u8>,
+    signature: [u8; SIGNATURE_SIZE],
+}
+
+impl SignatureInput {
+    /// The checks before the Ed25519 predicate.
+    fn new(
+        protected: &Header,
+        to_be_signed: Vec<u8>,
+        signature: &[u8],
+        key: &VerifyingKey,
+    ) -> Result<SignatureInput, CoseError> {
+        if protected.alg != Some(ALG_EDDSA) {
+            return Err(CoseError::UnsupportedAlgorithm { alg: protected.alg });
+        }
+        check_verifying_key(key)?;
+        let signature: [u8; SIGNATURE_SIZE] =
+            signature.try_into().map_err(|_| CoseError::SignatureLength { len: signature.len() })?;
+        Ok(SignatureInput { key: *key, to_be_signed, signature })
     }
-    check_verifying_key(key)?;
-    let signature: &[u8; SIGNATURE_SIZE] =
-        signature.try_into().map_err(|_| CoseError::SignatureLength { len: signature.len() })?;
-    if crate::eddsa::verify_strict(key, to_be_signed, signature) {
-        Ok(())
-    } else {
-        Err(CoseError::BadSignature)
+
+    fn check(&self) -> crate::eddsa::Check<'_> {
+        crate::eddsa::Check { key: &self.key, message: &self.to_be_signed, signature: &self.signature }
     }
+
+    /// The Ed25519 predicate.
+    ///
+    /// # Errors
+    /// [`CoseError::BadSignature`] unless `verify_strict` accepts.
+    pub fn verify(&self) -> Result<(), CoseError> {
+        let c = self.check();
+        if crate::eddsa::verify_strict(c.key, c.message, c.signature) {
+            Ok(())
+        } else {
+            Err(CoseError::BadSignature)
+        }
+    }
+}
+
+/// [`SignatureInput::verify`] of each input, in order (`true`: accepted),
+/// cheaper per signature than one at a time
+/// ([`crate::eddsa::verify_strict_batch`]).
+pub fn verify_batch(inputs: &[SignatureInput]) -> Vec<bool> {
+    let checks: Vec<_> = inputs.iter().map(SignatureInput::check).collect();
+    crate::eddsa::verify_strict_batch(&checks)
 }
 
 /// Limits for reading back what this module just built from trusted input.
@@ -547,7 +581,16 @@ impl CoseSign1 {
     /// EdDSA; [`CoseError::WeakKey`]; [`CoseError::SignatureLength`];
     /// [`CoseError::BadSignature`] if the signature does not verify.
     pub fn verify(&self, key: &VerifyingKey) -> Result<(), CoseError> {
-        verify_eddsa(self.protected.header(), &self.to_be_signed(), &self.signature, key)
+        self.signature_input(key)?.verify()
+    }
+
+    /// The signature under `key` with every check of [`CoseSign1::verify`]
+    /// made but the Ed25519 predicate.
+    ///
+    /// # Errors
+    /// As [`CoseSign1::verify`], but never [`CoseError::BadSignature`].
+    pub fn signature_input(&self, key: &VerifyingKey) -> Result<SignatureInput, CoseError> {
+        SignatureInput::new(self.protected.header(), self.to_be_signed(), &self.signature, key)
     }
 
     /// The same message with its unprotected header emptied.
@@ -659,8 +702,17 @@ impl CoseSign {
     /// # Errors
     /// [`CoseError::SignerIndexOutOfRange`], and as [`CoseSign1::verify`].
     pub fn verify_signer(&self, index: usize, key: &VerifyingKey) -> Result<(), CoseError> {
+        self.signature_input(index, key)?.verify()
+    }
+
+    /// Signature `index` under `key` with every check of
+    /// [`CoseSign::verify_signer`] made but the Ed25519 predicate.
+    ///
+    /// # Errors
+    /// As [`CoseSign::verify_signer`], but never [`CoseError::BadSignature`].
+    pub fn signature_input(&self, index: usize, key: &VerifyingKey) -> Result<SignatureInput, CoseError> {
         let signer = self.signer(index)?;
-        verify_eddsa(signer.protected.header(), &self.to_be_signed(index)?, &signer.signature, key)
+        SignatureInput::new(signer.protected.header(), self.to_be_signed(index)?, &signer.signature, key)
     }
 
     /// The same message with every unprotected header emptied: the body's
@@ -742,10 +794,20 @@ impl CoseMessage {
     /// # Errors
     /// As [`CoseSign::verify_signer`].
     pub fn verify_signer(&self, index: usize, key: &VerifyingKey) -> Result<(), CoseError> {
+        self.signature_input(index, key)?.verify()
+    }
+
+    /// Signature `index` under `key` with every check of
+    /// [`CoseMessage::verify_signer`] made but the Ed25519 predicate.
+    ///
+    /// # Errors
+    /// As [`CoseMessage::verify_signer`], but never
+    /// [`CoseError::BadSignature`].
+    pub fn signature_input(&self, index: usize, key: &VerifyingKey) -> Result<SignatureInput, CoseError> {
         match self {
-            CoseMessage::Sign1(m) if index == 0 => m.verify(key),
+            CoseMessage::Sign1(m) if index == 0 => m.signature_input(key),
             CoseMessage::Sign1(_) => Err(CoseError::SignerIndexOutOfRange { index, signers: 1 }),
-            CoseMessage::Sign(m) => m.verify_signer(index, key),
+            CoseMessage::Sign(m) => m.signature_input(index, key),
         }
     }
 }

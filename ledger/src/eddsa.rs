@@ -13,11 +13,21 @@
 //! Decoding `R` is a field exponentiation, about a tenth of a verification.
 //! It is not needed: when check 3 holds, `R` is the canonical encoding of
 //! the computed point `R' = [S]B - [k]A`, so `R` decodes, and to `R'`
-//! itself; "`R` is of small order" is then "`R'` is of small order", which
-//! is three doublings of a point already at hand. When check 3 fails the
-//! signature is refused either way. Hence [`verify_strict`] checks 1, 3 and
-//! then the small orders of `R'` and `A`, and accepts exactly what
-//! `verify_strict` accepts. The tests compare the two on valid, mutated and
+//! itself; "`R` is of small order" is then "`R'` is of small order", and
+//! as encodings are one-to-one, "`R` is one of the eight canonical
+//! encodings of the points of small order", a byte comparison. When
+//! check 3 fails the signature is refused either way. Hence
+//! [`verify_strict`] checks 1, 3 and then the small orders of `R` and
+//! `A`, and accepts exactly what `verify_strict` accepts.
+//!
+//! Encoding `R'` for check 3 takes a field inversion, another tenth of a
+//! verification. [`verify_strict_batch`] answers for many signatures at
+//! once, each exactly as [`verify_strict`] does, and encodes their computed
+//! points together (`EdwardsPoint::compress_batch_alloc`: one inversion
+//! for the lot, three multiplications each). Nothing else is shared: it is
+//! not batch verification in the usual sense (one random linear
+//! combination of the equations), which would accept signatures that
+//! `verify_strict` refuses. The tests compare the two on valid, mutated and
 //! crafted signatures (a small-order `R` that satisfies the equation,
 //! non-canonical `S`, small-order keys, keys with a torsion component), and
 //! a fuzz target keeps comparing them. Two cases rest on the argument
@@ -27,27 +37,70 @@
 //! does), and non-canonical key encodings (the same key bytes are hashed
 //! and used by both; the COSE layer refuses such keys before either).
 
+use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::{EdwardsPoint, Scalar};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha512};
+use std::sync::LazyLock;
 
 /// The length of an Ed25519 signature: `R` then `S`, 32 bytes each.
 pub const SIGNATURE_SIZE: usize = 64;
 
+/// The canonical encodings of the eight points of small order.
+static SMALL_ORDER: LazyLock<[[u8; 32]; 8]> =
+    LazyLock::new(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()));
+
 /// Whether `signature` is a valid signature of `message` by `key` under
 /// ed25519-dalek's `verify_strict` rules (see the module documentation).
 pub fn verify_strict(key: &VerifyingKey, message: &[u8], signature: &[u8; SIGNATURE_SIZE]) -> bool {
+    let check = Check { key, message, signature };
+    computed_point(&check).is_some_and(|point| check.accepts(point.compress().as_bytes()))
+}
+
+/// One signature for [`verify_strict_batch`].
+#[derive(Clone, Copy, Debug)]
+pub struct Check<'a> {
+    pub key: &'a VerifyingKey,
+    pub message: &'a [u8],
+    pub signature: &'a [u8; SIGNATURE_SIZE],
+}
+
+/// [`verify_strict`] of each check, in order, with the computed points
+/// encoded together (see the module documentation): the answers are the
+/// same, at about a tenth less work per signature.
+pub fn verify_strict_batch(checks: &[Check]) -> Vec<bool> {
+    let points: Vec<Option<EdwardsPoint>> = checks.iter().map(computed_point).collect();
+    let computed: Vec<EdwardsPoint> = points.iter().flatten().copied().collect();
+    let mut encoded = EdwardsPoint::compress_batch_alloc(&computed).into_iter();
+    checks
+        .iter()
+        .zip(&points)
+        .map(|(check, point)| {
+            point.is_some() && check.accepts(encoded.next().expect("one encoding per point").as_bytes())
+        })
+        .collect()
+}
+
+/// `[S]B - [k]A` (checks 1 and 3 of the module documentation, before the
+/// comparison), or `None` if `S` is not canonical.
+fn computed_point(check: &Check) -> Option<EdwardsPoint> {
+    let Check { key, message, signature } = *check;
     let (r, s) = signature.split_at(32);
     let s: [u8; 32] = s.try_into().expect("32 bytes");
-    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
-        return false;
-    };
-    let a = key.to_edwards();
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s))?;
     let k = Scalar::from_bytes_mod_order_wide(
         &Sha512::new().chain_update(r).chain_update(key.as_bytes()).chain_update(message).finalize().into(),
     );
-    let computed = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-a, &s);
-    computed.compress().as_bytes() == r && !computed.is_small_order() && !a.is_small_order()
+    Some(EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &s))
+}
+
+impl Check<'_> {
+    /// Check 3's comparison, given the encoding of the computed point, then
+    /// check 2: neither `R` nor `A` of small order.
+    fn accepts(&self, computed: &[u8; 32]) -> bool {
+        let r = &self.signature[..32];
+        computed == r && !SMALL_ORDER.iter().any(|t| t == r) && !self.key.to_edwards().is_small_order()
+    }
 }
 
 #[cfg(test)]
@@ -62,7 +115,8 @@ mod tests {
         key.verify_strict(message, &Signature::from_bytes(signature)).is_ok()
     }
 
-    /// Both answers, which must agree.
+    /// Both answers, which must agree, and ours again in a batch between
+    /// a valid signature and an invalid one.
     fn both(key: &VerifyingKey, message: &[u8], signature: &[u8; 64]) -> bool {
         let ours = verify_strict(key, message, signature);
         assert_eq!(
@@ -72,6 +126,18 @@ mod tests {
             key.as_bytes(),
             signature
         );
+        let other = SigningKey::from_bytes(&[42; 32]);
+        let good = other.sign(b"other").to_bytes();
+        let mut bad = good;
+        bad[40] ^= 1;
+        let (other, this) = (other.verifying_key(), Check { key, message, signature });
+        let batch = [
+            Check { key: &other, message: b"other", signature: &good },
+            this,
+            Check { key: &other, message: b"other", signature: &bad },
+            this,
+        ];
+        assert_eq!(verify_strict_batch(&batch), [true, ours, false, ours], "in a batch");
         ours
     }
 
@@ -158,6 +224,29 @@ mod tests {
             &s,
         );
         assert_eq!(computed.compress().to_bytes(), identity);
+    }
+
+    #[test]
+    fn every_small_order_r_that_satisfies_the_equation_is_refused() {
+        // With A = [a]B + T (T of order 8) and S = k·a, [S]B - [k]A is
+        // -[k]T: over a few messages it takes each of the eight small-order
+        // values, so each is met as an R whose equation holds.
+        let a = scalar(3);
+        let key = key_with_torsion(a, 1);
+        for t in EIGHT_TORSION {
+            let r = t.compress().to_bytes();
+            let message = (0u32..)
+                .map(|n| n.to_le_bytes())
+                .find(|m| {
+                    let k = challenge(&r, key.as_bytes(), m);
+                    EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &-key.to_edwards(), &(k * a))
+                        .compress()
+                        == t.compress()
+                })
+                .unwrap();
+            let s = challenge(&r, key.as_bytes(), &message) * a;
+            assert!(!both(&key, &message, &signature(&r, &s.to_bytes())), "R = {r:02x?}");
+        }
     }
 
     #[test]

@@ -17,8 +17,8 @@
 
 use crate::cbor::{self, Limits, Value};
 use crate::cose::{
-    self, ContentType, CoseError, CoseMessage, CwtClaims, Header, Sign1Builder, SignBuilder, ALG_EDDSA,
-    LABEL_ALG, LABEL_CONTENT_TYPE, LABEL_CWT_CLAIMS, LABEL_KID, SIGNATURE_SIZE,
+    self, ContentType, CoseError, CoseMessage, CwtClaims, Header, Sign1Builder, SignBuilder, SignatureInput,
+    ALG_EDDSA, LABEL_ALG, LABEL_CONTENT_TYPE, LABEL_CWT_CLAIMS, LABEL_KID, SIGNATURE_SIZE,
 };
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
@@ -184,6 +184,14 @@ pub fn key_thumbprint(key: &VerifyingKey) -> [u8; 32] {
 /// point.
 pub fn parse_verifying_key(bytes: &[u8]) -> Result<VerifyingKey, StatementError> {
     cose::verifying_key(bytes).map_err(key_error)
+}
+
+/// The statement error for a COSE error about signer `index`'s signature.
+fn signature_error(e: CoseError, index: usize) -> StatementError {
+    match e {
+        CoseError::BadSignature => StatementError::BadSignature { signer: index },
+        other => StatementError::Cose(other),
+    }
 }
 
 fn key_error(e: CoseError) -> StatementError {
@@ -516,21 +524,32 @@ impl Statement {
     /// [`StatementError::InvalidKey`], [`StatementError::KidMismatch`],
     /// [`StatementError::BadSignature`].
     pub fn verify_signer(&self, index: usize, key: &VerifyingKey) -> Result<(), StatementError> {
+        match self.signature_input(index, key)? {
+            None => Ok(()),
+            Some(input) => input.verify().map_err(|e| signature_error(e, index)),
+        }
+    }
+
+    /// Every check of [`Statement::verify_signer`] but the Ed25519
+    /// predicate: `None` if the signature was already verified under `key`,
+    /// else what is left to verify.
+    fn signature_input(
+        &self,
+        index: usize,
+        key: &VerifyingKey,
+    ) -> Result<Option<SignatureInput>, StatementError> {
         let signer = self
             .signers
             .get(index)
             .ok_or(StatementError::SignerIndexOutOfRange { index, signers: self.signers.len() })?;
         if self.verified[index] == Some(*key.as_bytes()) {
-            return Ok(());
+            return Ok(None);
         }
         cose::check_verifying_key(key).map_err(key_error)?;
         if key_thumbprint(key) != signer.kid {
             return Err(StatementError::KidMismatch { signer: index });
         }
-        self.message.verify_signer(index, key).map_err(|e| match e {
-            CoseError::BadSignature => StatementError::BadSignature { signer: index },
-            other => StatementError::Cose(other),
-        })
+        self.message.signature_input(index, key).map(Some).map_err(|e| signature_error(e, index))
     }
 
     /// Parses the payload as an EPCIS event and keeps the result, so that
@@ -572,6 +591,40 @@ impl Statement {
         self.verify_signer(index, key)?;
         self.verified[index] = Some(*key.as_bytes());
         Ok(())
+    }
+
+    /// [`Statement::preverify`] of every signer of every statement for
+    /// which `key_of` gives a key (from the signer's `kid`), with the
+    /// signature checks done together ([`cose::verify_batch`], less work
+    /// per signature). Afterwards [`Statement::is_verified`] says which
+    /// succeeded; the errors of the others are not kept (`verify_signer`
+    /// gives them again).
+    pub fn preverify_batch(
+        statements: &mut [Statement],
+        mut key_of: impl FnMut(&[u8; KID_SIZE]) -> Option<VerifyingKey>,
+    ) {
+        let mut pending = Vec::new();
+        let mut inputs = Vec::new();
+        for (at, s) in statements.iter().enumerate() {
+            for (index, signer) in s.signers.iter().enumerate() {
+                let Some(key) = key_of(&signer.kid) else { continue };
+                if let Ok(Some(input)) = s.signature_input(index, &key) {
+                    pending.push((at, index, *key.as_bytes()));
+                    inputs.push(input);
+                }
+            }
+        }
+        for ((at, index, key), ok) in pending.into_iter().zip(cose::verify_batch(&inputs)) {
+            if ok {
+                statements[at].verified[index] = Some(key);
+            }
+        }
+    }
+
+    /// Whether signer `index`'s signature is known to verify under `key`
+    /// ([`Statement::preverify`], [`Statement::preverify_batch`]).
+    pub fn is_verified(&self, index: usize, key: &VerifyingKey) -> bool {
+        self.verified.get(index) == Some(&Some(*key.as_bytes()))
     }
 }
 
@@ -616,6 +669,45 @@ mod tests {
         let mut bad = Statement::parse(&bytes).unwrap();
         assert!(bad.preverify(0, &key(1).verifying_key()).is_err());
         assert!(bad.verify_signer(0, &key(1).verifying_key()).is_err());
+    }
+
+    #[test]
+    fn a_batch_preverifies_exactly_the_signers_verify_signer_accepts() {
+        let flip_last = |s: &Statement| {
+            let mut b = s.as_bytes().to_vec();
+            let n = b.len();
+            b[n - 1] ^= 1;
+            Statement::parse(&b).unwrap()
+        };
+        let good = epcis_statement();
+        let multi = governance_statement();
+        // The last byte is in the second signer's signature.
+        let multi_second_bad = flip_last(&multi);
+        let mut already = epcis_statement();
+        already.preverify(0, &key(1).verifying_key()).unwrap();
+        let by_key3 =
+            Statement::sign1(&key(3), ISS, SUB, IAT, CONTENT_TYPE_EPCIS, EPCIS_EVENT.as_bytes()).unwrap();
+        let mut batch = vec![good, flip_last(&epcis_statement()), multi, multi_second_bad, already, by_key3];
+        let original = batch.clone();
+        // Keys 1 and 2 are known under their kids; key 3 under key 1's kid
+        // (a kid mismatch) and nothing under others.
+        let known = |kid: &[u8; KID_SIZE]| {
+            [key(1), key(2)].into_iter().map(|k| k.verifying_key()).find(|k| key_thumbprint(k) == *kid)
+        };
+        let key_of = |kid: &[u8; KID_SIZE]| {
+            known(kid)
+                .or_else(|| (*kid == key_thumbprint(&key(3).verifying_key())).then(|| key(1).verifying_key()))
+        };
+        Statement::preverify_batch(&mut batch, key_of);
+        let mut verified = Vec::new();
+        for (s, before) in batch.iter().zip(&original) {
+            for (i, signer) in s.signers().iter().enumerate() {
+                let key = key_of(&signer.kid).unwrap();
+                assert_eq!(s.is_verified(i, &key), before.verify_signer(i, &key).is_ok(), "{i}");
+                verified.push(s.is_verified(i, &key));
+            }
+        }
+        assert_eq!(verified, [true, false, true, true, true, false, true, false]);
     }
 
     fn governance_statement() -> Statement {

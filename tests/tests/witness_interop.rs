@@ -64,9 +64,9 @@ impl AzulLog {
     }
 }
 
-/// The log key, made only with `signed_note` and ed25519-dalek.
+/// The log key, made only with `signed_note` and the ed25519-dalek it uses.
 fn azul_log_key(seed: [u8; 32]) -> (StandardSigner, String) {
-    let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
+    let sk = ed25519_dalek_2::SigningKey::from_bytes(&seed);
     let mut public = vec![0x01];
     public.extend_from_slice(sk.verifying_key().as_bytes());
     let mut private = vec![0x01];
@@ -94,7 +94,7 @@ impl CosignatureV1 {
         assert_eq!(key[0], 0x04, "a cosignature/v1 key");
         let id = u32::from_str_radix(id, 16).unwrap();
         assert_eq!(id, signed_note::key_id(name, &key), "key ID = SHA-256(name || 0x0A || 0x04 || key)[:4]");
-        let pk = ed25519_dalek::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
+        let pk = ed25519_dalek_2::VerifyingKey::from_bytes(&key[1..].try_into().unwrap()).unwrap();
         let ed25519 = StandardVerifier::new(&signed_note::new_ed25519_verifier_key(name, &pk)).unwrap();
         CosignatureV1 { name: name.to_owned(), id, ed25519 }
     }

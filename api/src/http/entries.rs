@@ -501,27 +501,25 @@ pub async fn status(
 const INLINE_SIGNERS: usize = 2;
 
 /// Parses each EPCIS payload and checks each signature whose key the
-/// registry knows, keeping the results in the statements for the
-/// sequencer (which re-checks only what failed here, and then refuses the
-/// statement with the same error). Returns each statement with whether its
-/// issuer's own signature verified under one of the issuer's keys.
-fn preverify_all(statements: Vec<Statement>, registry: &Registry) -> Vec<(Statement, bool)> {
+/// registry knows, all signatures together ([`Statement::preverify_batch`]),
+/// keeping the results in the statements for the sequencer (which re-checks
+/// only what failed here, and then refuses the statement with the same
+/// error). Returns each statement with whether its issuer's own signature
+/// verified under one of the issuer's keys.
+fn preverify_all(mut statements: Vec<Statement>, registry: &Registry) -> Vec<(Statement, bool)> {
+    for s in &mut statements {
+        if s.content_type() == provlog_ledger::statement::CONTENT_TYPE_EPCIS {
+            let _ = s.prepare_event();
+        }
+    }
+    Statement::preverify_batch(&mut statements, |kid| registry.public_key(kid).copied());
     statements
         .into_iter()
-        .map(|mut s| {
-            if s.content_type() == provlog_ledger::statement::CONTENT_TYPE_EPCIS {
-                let _ = s.prepare_event();
-            }
-            let mut issuer_verified = false;
-            for i in 0..s.signers().len() {
-                let kid = s.signers()[i].kid;
-                if let Some(key) = registry.public_key(&kid).copied() {
-                    let ok = s.preverify(i, &key).is_ok();
-                    if i == 0 && ok {
-                        issuer_verified = registry.key(&kid).is_some_and(|r| r.partner == s.iss());
-                    }
-                }
-            }
+        .map(|s| {
+            let issuer_verified = s.signers().first().is_some_and(|signer| {
+                registry.public_key(&signer.kid).is_some_and(|key| s.is_verified(0, key))
+                    && registry.key(&signer.kid).is_some_and(|r| r.partner == s.iss())
+            });
             (s, issuer_verified)
         })
         .collect()
