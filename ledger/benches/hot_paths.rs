@@ -114,14 +114,15 @@ fn new_log(store: Arc<dyn Store>) -> Log {
     log
 }
 
-/// Statements with their signatures already verified, as the server's
-/// handlers hand them to the sequencer.
+/// Statements with their signatures already verified and their events
+/// parsed, as the server's handlers hand them to the sequencer.
 fn preverified(registry: &Registry, from: u64, n: usize) -> Vec<Statement> {
     (0..n)
         .map(|i| {
             let mut s = statement(i % PARTNERS, from + i as u64);
             let key = *registry.public_key(&s.signers()[0].kid).unwrap();
             s.preverify(0, &key).unwrap();
+            s.prepare_event().unwrap();
             s
         })
         .collect()
