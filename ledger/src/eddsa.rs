@@ -130,14 +130,20 @@ mod tests {
         let good = other.sign(b"other").to_bytes();
         let mut bad = good;
         bad[40] ^= 1;
+        // S = 2^256 - 1, not canonical: no point is computed for it, and
+        // the answers after it must still be their own.
+        let mut no_point = good;
+        no_point[32..].fill(0xff);
         let (other, this) = (other.verifying_key(), Check { key, message, signature });
-        let batch = [
-            Check { key: &other, message: b"other", signature: &good },
-            this,
-            Check { key: &other, message: b"other", signature: &bad },
-            this,
-        ];
-        assert_eq!(verify_strict_batch(&batch), [true, ours, false, ours], "in a batch");
+        let with = |signature| Check { key: &other, message: b"other", signature };
+        let batch =
+            [with(&good), this, with(&no_point), with(&good), with(&bad), this, with(&no_point), with(&good)];
+        assert_eq!(
+            verify_strict_batch(&batch),
+            [true, ours, false, true, false, ours, false, true],
+            "in a batch"
+        );
+        assert!(verify_strict_batch(&[]).is_empty());
         ours
     }
 
