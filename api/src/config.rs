@@ -24,7 +24,7 @@
 //! body_read_timeout_ms = 10000
 //! sync_wait_ms = 5000
 //! max_connections = 4096
-//! worker_nice = 5
+//! worker_nice = 15
 //!
 //! [limits]
 //! per_partner_per_s = 50000
@@ -116,7 +116,7 @@ pub struct HttpConfig {
     /// Added to the nice value of the blocking threads that check the
     /// signatures of batches (0 to 19; 0 keeps them at the process's
     /// priority), so that the sequencer, the log's one serial stage, does
-    /// not wait for a core behind them. Default 5.
+    /// not wait for a core behind them. Default 15.
     pub worker_nice: i32,
 }
 
@@ -130,7 +130,7 @@ impl Default for HttpConfig {
             body_read_timeout_ms: 10_000,
             sync_wait_ms: 5000,
             max_connections: 4096,
-            worker_nice: 5,
+            worker_nice: 15,
         }
     }
 }

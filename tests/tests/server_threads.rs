@@ -66,9 +66,9 @@ fn signature_checks_of_batches_run_below_the_sequencer_and_the_storage_workers()
     assert!(storage.iter().all(|&n| n == base), "fjall's workers keep the process's priority: {threads:?}");
     // tokio's workers and blocking threads share one name; the workers
     // (at least one) keep the process's priority, the blocking threads
-    // that checked the batch (at least one) are lowered by the default 5.
+    // that checked the batch (at least one) are lowered by the default 15.
     let tokio = threads.get("tokio-rt-worker").expect("tokio threads");
-    let lowered = (base + 5).min(19);
+    let lowered = (base + 15).min(19);
     assert!(tokio.iter().all(|&n| n == base || n == lowered), "no other priority: {threads:?}");
     assert!(tokio.contains(&base), "tokio's workers at the process's priority: {threads:?}");
     assert!(tokio.contains(&lowered), "signature-checking threads at nice {lowered}: {threads:?}");
