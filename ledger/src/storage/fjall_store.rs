@@ -412,6 +412,7 @@ mod tests {
                     }
                 });
             }
+            let _stop = conformance::StopOnDrop(&done);
             for i in 0..2000u64 {
                 let (from, to): (&[u8], &[u8]) =
                     if i % 2 == 0 { (b"move/a", b"move/b") } else { (b"move/b", b"move/a") };
@@ -423,7 +424,6 @@ mod tests {
                 b.put(to, &b"x"[..]);
                 s.commit(&b).unwrap();
             }
-            done.store(true, Relaxed);
         });
         assert!(scans.load(Relaxed) > 1000, "too few scans to tell: {}", scans.load(Relaxed));
         assert_eq!(partial.load(Relaxed), 0, "scans that saw part of a batch, of {}", scans.load(Relaxed));

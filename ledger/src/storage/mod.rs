@@ -204,6 +204,18 @@ pub mod conformance {
         readers_see_whole_batches(fresh().as_ref());
     }
 
+    /// Sets its flag when dropped, so that threads polling the flag stop
+    /// even when the writer that owns this guard panics (a failed commit,
+    /// say on a full disk): the test then fails with the writer's panic
+    /// instead of waiting for the readers forever.
+    pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// A reader never sees part of a batch: a writer moves a record between
     /// two keys (one batch deletes one and puts the other) while readers
     /// scan both; every scan must find exactly one.
@@ -223,6 +235,7 @@ pub mod conformance {
                     }
                 });
             }
+            let _stop = StopOnDrop(&done);
             let mut i = 0u64;
             while i < 3000 || (scans.load(Relaxed) < 3000 && i < 200_000) {
                 let (from, to): (&[u8], &[u8]) =
@@ -233,7 +246,6 @@ pub mod conformance {
                 s.commit(&b).unwrap();
                 i += 1;
             }
-            done.store(true, Relaxed);
         });
     }
 
