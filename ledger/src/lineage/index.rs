@@ -33,9 +33,13 @@ pub const FLAG_EMPTY_DELETE: u8 = 0x01;
 
 const MENTION_VALUE_LEN: usize = 2 + 8 + 3;
 
+/// The first bytes of every event's node record (`node_key`): the fjall
+/// engine keeps these append-only records in a keyspace of their own.
+pub(crate) const NODE_KEY_PREFIX: [u8; 2] = [PREFIX_LINEAGE, NODE];
+
 fn node_key(index: u64) -> Vec<u8> {
     let mut k = Vec::with_capacity(10);
-    k.extend_from_slice(&[PREFIX_LINEAGE, NODE]);
+    k.extend_from_slice(&NODE_KEY_PREFIX);
     k.extend_from_slice(&index.to_be_bytes());
     k
 }

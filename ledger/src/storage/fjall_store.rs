@@ -1,7 +1,7 @@
-//! The fjall engine (an LSM tree): the tree's append-only records in
-//! keyspaces of their own, the rest in one (see [`FAMILIES`]); a batch is
-//! one atomic journal write, made durable by [`Store::flush`]
-//! (`PersistMode::SyncAll`).
+//! The fjall engine (an LSM tree): the append-only records (the tree's and
+//! the lineage nodes) in keyspaces of their own, the rest in one (see
+//! [`FAMILIES`]); a batch is one atomic journal write, made durable by
+//! [`Store::flush`] (`PersistMode::SyncAll`).
 //!
 //! Reads go through a snapshot of whole batches. fjall's plain
 //! `Keyspace::get` and `range` read at the newest sequence number, which
@@ -54,43 +54,69 @@ impl Default for FjallConfig {
     }
 }
 
-/// The keyspaces a store gets when it is created, with the first bytes of
+/// The keyspaces a store gets when it is created, with the prefixes of
 /// the keys each one holds; every other key goes to [`MAIN_KEYSPACE`].
+/// No prefix is a prefix of another.
 ///
-/// These are the tree's append-only records (`TiledTree`'s entry bundles,
-/// pending entries, tiles and tile chunks). In one LSM tree with the
+/// These are the append-only records: the tree's (`TiledTree`'s entry
+/// bundles, pending entries, tiles and tile chunks) and each event's
+/// lineage node, keyed by its entry's index. In one LSM tree with the
 /// state's records, whose keys are spread over the key space, every table
 /// flushed from a memtable overlaps every table of the next level, and each
 /// compaction rewrites them all again. In their own keyspaces, where new
 /// keys come after the old ones, a flushed table overlaps little or nothing
 /// below it and compaction mostly moves tables instead of rewriting them
 /// (under batched ingest the server wrote 6.0 KB per statement instead of
-/// 8.1, BENCHMARKS.md, "Ingest"). A batch over several keyspaces is still
-/// one atomic journal write, and a snapshot covers all of them.
+/// 8.1 with the tree's records apart, BENCHMARKS.md, "Ingest"; the lineage
+/// nodes, the largest of the state's records, followed later). A batch
+/// over several keyspaces is still one atomic journal write, and a
+/// snapshot covers all of them.
 ///
 /// The third field is the compression of the keyspace's tables on every
 /// level. fjall compresses from level 2 on by default, as a table is
 /// rewritten there; tables that are only moved down never are. Entry
-/// bundles (signed JSON) are compressed when flushed; tiles (hashes) and
-/// pending entries (short-lived) are not.
-const FAMILIES: &[(&str, &[u8], CompressionType)] = &[
-    ("bundles", &[tiled_tree::PREFIX_BUNDLE], CompressionType::Lz4),
-    ("pending", &[tiled_tree::PREFIX_PENDING], CompressionType::None),
-    ("tiles", &[tiled_tree::PREFIX_CHUNK, tiled_tree::PREFIX_TILE], CompressionType::None),
+/// bundles (signed JSON) and lineage nodes (mostly identifiers as text)
+/// are compressed when flushed; tiles (hashes) and pending entries
+/// (short-lived) are not.
+const FAMILIES: &[(&str, &[&[u8]], CompressionType)] = &[
+    ("bundles", &[&[tiled_tree::PREFIX_BUNDLE]], CompressionType::Lz4),
+    ("pending", &[&[tiled_tree::PREFIX_PENDING]], CompressionType::None),
+    ("tiles", &[&[tiled_tree::PREFIX_CHUNK], &[tiled_tree::PREFIX_TILE]], CompressionType::None),
+    ("lineage-nodes", &[&crate::lineage::index::NODE_KEY_PREFIX], CompressionType::Lz4),
 ];
 
 /// The keyspace of every key not in [`FAMILIES`], and of every key in a
-/// store created before them (which keeps its single keyspace).
+/// store created before them (which keeps its single keyspace). A store
+/// created before a later family (`lineage-nodes`) keeps that family's
+/// keys here as well.
 const MAIN_KEYSPACE: &str = "provlog";
+
+/// Where each key goes: `(first key, keyspace)` in key order, each entry
+/// covering the keys from its first key up to the next entry's; the first
+/// entry is the empty key's. `families` are `(prefix, keyspace)`; every
+/// key outside them goes to keyspace 0.
+fn routes(families: &[(&[u8], u8)]) -> Vec<(Vec<u8>, u8)> {
+    let mut families = families.to_vec();
+    families.sort_unstable();
+    let mut out: Vec<(Vec<u8>, u8)> = vec![(Vec::new(), 0)];
+    for (prefix, keyspace) in families {
+        // The end of the family before this one, where this one begins.
+        if out.last().is_some_and(|(first, _)| first.as_slice() == prefix) {
+            out.pop();
+        }
+        out.push((prefix.to_vec(), keyspace));
+        out.push((super::prefix_end(prefix), 0));
+    }
+    out
+}
 
 /// A store in fjall keyspaces: [`FAMILIES`] and [`MAIN_KEYSPACE`].
 pub struct FjallStore {
     db: fjall::Database,
     /// `keyspaces[0]` is the main one, then the families that exist.
     keyspaces: Vec<fjall::Keyspace>,
-    /// The index in `keyspaces` of the keyspace holding keys that start
-    /// with each byte (the empty key with the 0 byte's).
-    route: [u8; 256],
+    /// The keyspace (an index in `keyspaces`) of every key: [`routes`].
+    routes: Vec<(Vec<u8>, u8)>,
     /// Held for writing while a batch is committed and for reading while a
     /// snapshot is opened: see [`FjallStore::snapshot`].
     commits: RwLock<()>,
@@ -147,47 +173,52 @@ impl FjallStore {
         let open = |name: &str, compression: Option<CompressionType>| {
             db.keyspace(name, || options(compression)).map_err(|e| StorageError::backend("open", e))
         };
-        // A store made before the families keeps everything in its main
-        // keyspace. A new store gets its families before its main
-        // keyspace, so one whose creation stopped half-way is never taken
-        // for an old one.
-        let single = db.keyspace_exists(MAIN_KEYSPACE) && !db.keyspace_exists(FAMILIES[0].0);
+        // A new store gets its families before its main keyspace, so one
+        // whose creation stopped half-way is never taken for an old one.
+        // An existing store keeps the families it was made with: none in
+        // one made before them, the first three in one made before
+        // `lineage-nodes`.
+        let new = !db.keyspace_exists(MAIN_KEYSPACE);
         let mut keyspaces = Vec::new();
-        let mut route = [0u8; 256];
-        if !single {
-            for (name, first_bytes, compression) in FAMILIES {
+        let mut families: Vec<(&[u8], u8)> = Vec::new();
+        for (name, prefixes, compression) in FAMILIES {
+            if new || db.keyspace_exists(name) {
                 keyspaces.push(open(name, Some(*compression))?);
-                for b in *first_bytes {
-                    route[usize::from(*b)] = keyspaces.len() as u8;
-                }
+                let index = u8::try_from(keyspaces.len()).expect("a few families");
+                families.extend(prefixes.iter().map(|p| (*p, index)));
             }
         }
         keyspaces.insert(0, open(MAIN_KEYSPACE, None)?);
-        Ok(Self { db, keyspaces, route, commits: RwLock::new(()) })
+        Ok(Self { db, keyspaces, routes: routes(&families), commits: RwLock::new(()) })
+    }
+
+    /// The index in `routes` of the entry covering `key`.
+    fn route(&self, key: &[u8]) -> usize {
+        self.routes.partition_point(|(first, _)| first.as_slice() <= key) - 1
     }
 
     /// The keyspace of `key`.
     fn keyspace(&self, key: &[u8]) -> &fjall::Keyspace {
-        &self.keyspaces[usize::from(self.route[usize::from(key.first().copied().unwrap_or(0))])]
+        &self.keyspaces[usize::from(self.routes[self.route(key)].1)]
     }
 
     /// The range `[start, end)` (`end` empty: unbounded) cut where its
-    /// keys change keyspace, in key order: (keyspace, start, end) each.
+    /// keys change keyspace, in key order: (keyspace, start, end) each,
+    /// `end` empty for unbounded.
     fn segments(&self, start: &[u8], end: &[u8]) -> Vec<(&fjall::Keyspace, Vec<u8>, Vec<u8>)> {
-        let first = start.first().copied().unwrap_or(0);
-        let last = end.first().copied().unwrap_or(u8::MAX);
         let mut out = Vec::new();
-        let mut run_start = first;
-        for b in first..=last {
-            if b < last && self.route[usize::from(b) + 1] == self.route[usize::from(b)] {
-                continue;
+        let mut lo = start.to_vec();
+        for i in self.route(start)..self.routes.len() {
+            let next = self.routes.get(i + 1).map(|(first, _)| first.as_slice());
+            let stop = match next {
+                Some(next) if end.is_empty() || next < end => next,
+                _ => end,
+            };
+            out.push((&self.keyspaces[usize::from(self.routes[i].1)], lo, stop.to_vec()));
+            if stop == end {
+                break;
             }
-            let lo = if run_start == first { start.to_vec() } else { vec![run_start] };
-            let hi = if b == last { end.to_vec() } else { vec![b + 1] };
-            out.push((&self.keyspaces[usize::from(self.route[usize::from(b)])], lo, hi));
-            if b < last {
-                run_start = b + 1;
-            }
+            lo = stop.to_vec();
         }
         out
     }
@@ -312,9 +343,9 @@ mod tests {
         assert_eq!(s.get(b"big").unwrap().map(|v| v.len()), Some(100_000));
     }
 
-    /// The first bytes of the keys each named keyspace of the database in
-    /// `dir` holds, in key order, read with fjall directly.
-    fn keyspace_contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    /// The first two bytes of the keys each named keyspace of the database
+    /// in `dir` holds, in key order, read with fjall directly.
+    fn keyspace_contents(dir: &Path) -> Vec<(String, Vec<[u8; 2]>)> {
         let db = fjall::Database::builder(dir).open().unwrap();
         let mut names: Vec<String> = db.list_keyspace_names().iter().map(|n| n.to_string()).collect();
         names.sort();
@@ -322,39 +353,112 @@ mod tests {
             .into_iter()
             .map(|name| {
                 let ks = db.keyspace(&name, fjall::KeyspaceCreateOptions::default).unwrap();
-                let records = ks.iter().map(|g| g.into_inner().unwrap().0[0]).collect();
+                let records = ks.iter().map(|g| g.into_inner().unwrap().0[..2].try_into().unwrap()).collect();
                 (name, records)
             })
             .collect()
     }
 
-    /// A new store keeps the tree's append-only records in their own
-    /// keyspaces and everything else in the main one; one batch over
-    /// several keyspaces commits whole and reads back through `get` and
-    /// `range` after a reopen.
+    /// Two-byte keys, from each string's first two bytes.
+    fn keys(of: &[&str]) -> Vec<[u8; 2]> {
+        of.iter().map(|k| k.as_bytes()[..2].try_into().unwrap()).collect()
+    }
+
+    /// A new store keeps the tree's append-only records and the lineage
+    /// nodes in their own keyspaces and everything else in the main one;
+    /// one batch over several keyspaces commits whole and reads back
+    /// through `get` and `range`, forward and in reverse, after a reopen.
     #[test]
-    fn a_new_store_keeps_the_tree_records_in_their_own_keyspaces() {
+    fn a_new_store_keeps_the_append_only_records_in_their_own_keyspaces() {
         let d = tempfile::tempdir().unwrap();
+        let all = ["E1", "K1", "Li", "Lm", "Ln", "Lo", "P1", "S1", "T1", "o1", "s1"];
         {
             let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
             let mut b = Batch::new();
-            for first in [b'E', b'K', b'P', b'S', b'T', b'o', b's'] {
-                b.put(vec![first, 1], vec![first]);
+            for k in all {
+                b.put(k.as_bytes().to_vec(), k.as_bytes().to_vec());
             }
             s.commit(&b).unwrap();
             s.flush().unwrap();
         }
         let by_keyspace = keyspace_contents(d.path());
-        let firsts =
-            |name: &str| -> Vec<u8> { by_keyspace.iter().find(|(n, _)| n == name).unwrap().1.clone() };
-        assert_eq!(firsts("bundles"), b"E");
-        assert_eq!(firsts("pending"), b"P");
-        assert_eq!(firsts("tiles"), b"KT");
-        assert_eq!(firsts(MAIN_KEYSPACE), b"Sos");
+        let held = |name: &str| by_keyspace.iter().find(|(n, _)| n == name).unwrap().1.clone();
+        assert_eq!(held("bundles"), keys(&["E1"]));
+        assert_eq!(held("pending"), keys(&["P1"]));
+        assert_eq!(held("tiles"), keys(&["K1", "T1"]));
+        assert_eq!(held("lineage-nodes"), keys(&["Ln"]));
+        assert_eq!(held(MAIN_KEYSPACE), keys(&["Li", "Lm", "Lo", "S1", "o1", "s1"]));
         let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-        assert_eq!(s.get(&[b'T', 1]).unwrap(), Some(vec![b'T']));
-        let keys: Vec<u8> = s.range(b"", b"", 100, false).unwrap().iter().map(|(k, _)| k[0]).collect();
-        assert_eq!(keys, b"EKPSTos");
+        assert_eq!(s.get(b"T1").unwrap(), Some(b"T1".to_vec()));
+        assert_eq!(s.get(b"Ln").unwrap(), Some(b"Ln".to_vec()));
+        let range = |start: &[u8], end: &[u8], limit, reverse| -> Vec<[u8; 2]> {
+            s.range(start, end, limit, reverse)
+                .unwrap()
+                .iter()
+                .map(|(k, _)| k[..2].try_into().unwrap())
+                .collect()
+        };
+        assert_eq!(range(b"", b"", 100, false), keys(&all));
+        let mut reversed = all.to_vec();
+        reversed.reverse();
+        assert_eq!(range(b"", b"", 100, true), keys(&reversed));
+        // Ranges that begin, end or turn inside the lineage nodes' prefix.
+        assert_eq!(range(b"Lm", b"Lo", 100, false), keys(&["Lm", "Ln"]));
+        assert_eq!(range(b"Ln", b"Lo\0", 100, false), keys(&["Ln", "Lo"]));
+        assert_eq!(range(b"L", b"M", 2, true), keys(&["Lo", "Ln"]));
+        assert_eq!(range(b"Ln\0", b"P", 100, false), keys(&["Lo"]));
+    }
+
+    /// A store made before the lineage nodes had their own keyspace keeps
+    /// them, old and new, in the main one, and keeps its other families.
+    #[test]
+    fn a_store_made_before_a_family_keeps_its_keys_in_the_main_keyspace() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let db = fjall::Database::builder(d.path()).open().unwrap();
+            for name in ["bundles", "pending", "tiles", MAIN_KEYSPACE] {
+                db.keyspace(name, fjall::KeyspaceCreateOptions::default).unwrap();
+            }
+            let main = db.keyspace(MAIN_KEYSPACE, fjall::KeyspaceCreateOptions::default).unwrap();
+            main.insert(b"Ln0", b"old node").unwrap();
+            db.persist(fjall::PersistMode::SyncAll).unwrap();
+        }
+        {
+            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+            assert_eq!(s.get(b"Ln0").unwrap().as_deref(), Some(&b"old node"[..]));
+            let mut b = Batch::new();
+            b.put(&b"Ln1"[..], &b"new node"[..]);
+            b.put(&b"E1"[..], &b"new bundle"[..]);
+            s.commit(&b).unwrap();
+            s.flush().unwrap();
+            assert_eq!(s.range(b"Ln", b"Lo", 10, false).unwrap().len(), 2);
+        }
+        let by_keyspace = keyspace_contents(d.path());
+        let names: Vec<&str> = by_keyspace.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bundles", "pending", MAIN_KEYSPACE, "tiles"]);
+        assert_eq!(by_keyspace[0].1, keys(&["E1"]));
+        assert_eq!(by_keyspace[2].1, keys(&["Ln", "Ln"]));
+    }
+
+    #[test]
+    fn routes_cover_the_key_space_in_order() {
+        let r = routes(&[(b"T", 3), (b"E", 1), (b"K", 3), (b"Ln", 4), (b"F", 2)]);
+        let expect: Vec<(Vec<u8>, u8)> = [
+            ("", 0),
+            ("E", 1),
+            ("F", 2),
+            ("G", 0),
+            ("K", 3),
+            ("L", 0),
+            ("Ln", 4),
+            ("Lo", 0),
+            ("T", 3),
+            ("U", 0),
+        ]
+        .iter()
+        .map(|(k, v)| (k.as_bytes().to_vec(), *v))
+        .collect();
+        assert_eq!(r, expect);
     }
 
     /// A store made before the keyspaces were split has one keyspace: it
@@ -375,6 +479,7 @@ mod tests {
             let mut b = Batch::new();
             b.put(vec![b'E', 1], &b"new bundle"[..]);
             b.put(vec![b'T', 1], &b"new tile"[..]);
+            b.put(vec![b'L', b'n', 1], &b"new node"[..]);
             s.commit(&b).unwrap();
             s.flush().unwrap();
             assert_eq!(s.range(b"E", b"F", 10, false).unwrap().len(), 2);
@@ -382,7 +487,7 @@ mod tests {
         let by_keyspace = keyspace_contents(d.path());
         assert_eq!(by_keyspace.len(), 1, "{by_keyspace:?}");
         assert_eq!(by_keyspace[0].0, MAIN_KEYSPACE);
-        assert_eq!(by_keyspace[0].1.len(), 4);
+        assert_eq!(by_keyspace[0].1.len(), 5);
         let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
         assert_eq!(s.get(&[b'T', 1]).unwrap().as_deref(), Some(&b"new tile"[..]));
     }
