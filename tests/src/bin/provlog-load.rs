@@ -13,9 +13,10 @@
 //!
 //! It prints accepted statements/s, p50/p99/max submission-to-receipt
 //! latency (a request's latency applies to each statement in it), rejected
-//! and failed counts, the server's CPU and RSS, the CPU the generator and
-//! the witnesses took meanwhile, and the ratio of the ingest
-//! rate to the single-core `verify_strict` rate. The last line is
+//! and failed counts, the server's CPU and RSS (its peak, and its highest
+//! sample in each 10 s of the load, to show whether it levels off), the
+//! CPU the generator and the witnesses took meanwhile, and the ratio of
+//! the ingest rate to the single-core `verify_strict` rate. The last line is
 //! machine-readable:
 //!
 //! ```text
@@ -221,6 +222,9 @@ fn main() {
     let (rss_min, rss_max) =
         (steady.iter().min().copied().unwrap_or(0), steady.iter().max().copied().unwrap_or(0));
     let peak = status_mib(pid, "VmHWM:");
+    // Whether RSS levels off: its highest sample in each 10 s of the load.
+    let rss_by_10s: Vec<String> = rss.chunks(10).map(|w| w.iter().max().unwrap_or(&0).to_string()).collect();
+    let rss_by_10s = rss_by_10s.join("/");
     let published = log.published_size();
     // The host's speed drifts: the reference is measured again after the
     // load, when the server is idle again (its compactions finished; at
@@ -244,6 +248,7 @@ fn main() {
         "server CPU {cpu:.1}s = {:.2} cores; RSS {rss_min}..{rss_max} MiB after warm-up, peak {peak} MiB",
         cpu / wall
     );
+    println!("server RSS, highest in each 10 s of the load: {} MiB", rss_by_10s.replace('/', " "));
     println!(
         "load generator CPU {:.2} cores, witnesses {:.2} cores (the same 2 cores)",
         gen_cpu / wall,
@@ -264,7 +269,7 @@ fn main() {
         }
     }
     println!(
-        "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} generator_cpu_cores={:.2} witness_cpu_cores={:.2} rss_peak_mib={peak} verify_before={verify_before:.0} verify_after={verify_after:.0}",
+        "statements_per_s={rate:.0} p50_ms={p50:.1} p99_ms={p99:.1} max_ms={max:.1} verify_ratio={:.3} verify_2core_fraction={:.3} rejected={} failed={} server_cpu_cores={:.2} generator_cpu_cores={:.2} witness_cpu_cores={:.2} rss_peak_mib={peak} verify_before={verify_before:.0} verify_after={verify_after:.0} rss_by_10s_mib={rss_by_10s}",
         rate / single,
         rate / (2.0 * single),
         rejected.load(Ordering::Relaxed),
