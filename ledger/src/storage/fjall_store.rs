@@ -95,17 +95,25 @@ const MAIN_KEYSPACE: &str = "provlog";
 /// covering the keys from its first key up to the next entry's; the first
 /// entry is the empty key's. `families` are `(prefix, keyspace)`; every
 /// key outside them goes to keyspace 0.
+///
+/// # Panics
+/// If one prefix is a prefix of another, or a prefix has no end (is empty
+/// or all `0xff`): [`FAMILIES`] is fixed, so that is a programming error.
 fn routes(families: &[(&[u8], u8)]) -> Vec<(Vec<u8>, u8)> {
     let mut families = families.to_vec();
     families.sort_unstable();
     let mut out: Vec<(Vec<u8>, u8)> = vec![(Vec::new(), 0)];
     for (prefix, keyspace) in families {
+        let last = &out.last().expect("never empty").0;
+        assert!(last.as_slice() <= prefix, "family prefixes {last:?} and {prefix:?} nest");
         // The end of the family before this one, where this one begins.
-        if out.last().is_some_and(|(first, _)| first.as_slice() == prefix) {
+        if last.as_slice() == prefix {
             out.pop();
         }
+        let end = super::prefix_end(prefix);
+        assert!(!end.is_empty(), "family prefix {prefix:?} has no end");
         out.push((prefix.to_vec(), keyspace));
-        out.push((super::prefix_end(prefix), 0));
+        out.push((end, 0));
     }
     out
 }
@@ -459,6 +467,24 @@ mod tests {
         .map(|(k, v)| (k.as_bytes().to_vec(), *v))
         .collect();
         assert_eq!(r, expect);
+        // The families in use route as they should: their routes are built
+        // without panicking, and each prefix reaches its own keyspace.
+        let families: Vec<(&[u8], u8)> = FAMILIES
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, prefixes, _))| prefixes.iter().map(move |p| (*p, i as u8 + 1)))
+            .collect();
+        let r = routes(&families);
+        for (prefix, keyspace) in families {
+            let i = r.partition_point(|(first, _)| first.as_slice() <= prefix) - 1;
+            assert_eq!(r[i].1, keyspace, "{prefix:?}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "nest")]
+    fn nested_family_prefixes_are_refused() {
+        routes(&[(b"L", 1), (b"Ln", 2)]);
     }
 
     /// A store made before the keyspaces were split has one keyspace: it
