@@ -25,6 +25,7 @@ use crate::tile::parse_decimal;
 use crate::tree::{leaf_hash, Hash};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use std::fmt::Write as _;
 use thiserror::Error;
 
 /// The first line of every receipt.
@@ -77,21 +78,34 @@ impl Receipt {
     /// The receipt as text.
     pub fn to_text(&self) -> String {
         let mut s = String::with_capacity(200 + 45 * self.proof.len() + self.checkpoint.len());
-        s.push_str(HEADER);
-        s.push('\n');
-        if let Some(extra) = &self.extra {
-            s.push_str("extra ");
-            s.push_str(&BASE64.encode(extra));
-            s.push('\n');
-        }
-        s.push_str(&format!("index {}\n", self.index));
-        for h in &self.proof {
-            s.push_str(&h.to_base64());
-            s.push('\n');
-        }
-        s.push('\n');
-        s.push_str(&self.checkpoint);
+        self.write_text(&mut s, "\n", &self.checkpoint);
         s
+    }
+
+    /// Appends the receipt's text to `out` with every line break written as
+    /// `newline` and `checkpoint` in place of [`Receipt::checkpoint`]: for
+    /// putting the receipt inside another format (a JSON string) without
+    /// escaping all of it. Everything else in a receipt is ASCII letters,
+    /// digits, `+`, `/`, `=`, `.`, `-`, `@` and spaces, which need no
+    /// escaping in a JSON string; so the caller passes its escaped line
+    /// break and the checkpoint escaped once (it is the same for every
+    /// receipt against one checkpoint).
+    pub fn write_text(&self, out: &mut String, newline: &str, checkpoint: &str) {
+        out.push_str(HEADER);
+        out.push_str(newline);
+        if let Some(extra) = &self.extra {
+            out.push_str("extra ");
+            BASE64.encode_string(extra, out);
+            out.push_str(newline);
+        }
+        let _ = write!(out, "index {}", self.index);
+        out.push_str(newline);
+        for h in &self.proof {
+            BASE64.encode_string(h.0, out);
+            out.push_str(newline);
+        }
+        out.push_str(newline);
+        out.push_str(checkpoint);
     }
 
     /// Parses a receipt.
@@ -175,6 +189,18 @@ mod tests {
         let parsed = Receipt::parse(&r.to_text()).unwrap();
         assert_eq!(parsed, r);
         assert_eq!(parsed.verify("example.com/log", &[&log.verifier()]).unwrap().checkpoint.size, 5);
+    }
+
+    #[test]
+    fn written_into_a_json_string_it_reads_back_as_the_text() {
+        let (r, _) = sample();
+        let escaped = serde_json::to_string(&r.checkpoint).unwrap();
+        let mut json = String::from("\"");
+        r.write_text(&mut json, "\\n", &escaped[1..escaped.len() - 1]);
+        json.push('"');
+        assert!(r.checkpoint.contains('\u{2014}') && r.checkpoint.contains('\n'), "{}", r.checkpoint);
+        assert_eq!(serde_json::from_str::<String>(&json).unwrap(), r.to_text());
+        assert_eq!(json, serde_json::to_string(&r.to_text()).unwrap(), "the escaping serde_json does");
     }
 
     #[test]

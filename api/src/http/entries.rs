@@ -18,6 +18,7 @@ use provlog_ledger::log::Outcome;
 use provlog_ledger::state::StateView;
 use provlog_ledger::statement::{Statement, StatementId, MAX_STATEMENT_SIZE};
 use serde_json::json;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -350,10 +351,9 @@ async fn submit_many(
     app.sequencer.shared().check_writable()?;
 
     // Parse each; keep per-item results in request order.
-    let mut results: Vec<serde_json::Value> = vec![serde_json::Value::Null; items.len()];
+    let mut slots = Vec::with_capacity(items.len());
     let mut parsed = Vec::new();
-    let mut positions = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    for item in items {
         let outcome = item
             .as_bytes()
             .ok_or_else(|| Problem::malformed("batch.not-bytes", "each batch item must be a byte string"))
@@ -368,10 +368,10 @@ async fn submit_many(
             });
         match outcome {
             Ok(s) => {
-                positions.push(i);
+                slots.push(Slot::Sequenced(parsed.len()));
                 parsed.push(s);
             }
-            Err(p) => results[i] = problem_result(&p),
+            Err(p) => slots.push(Slot::Refused(p)),
         }
     }
     let prepared = app.prepare(parsed, headers).await?;
@@ -388,30 +388,66 @@ async fn submit_many(
         Some(i) => app.published_covering(i).await,
         None => None,
     };
-    for ((pos, id), outcome) in positions.into_iter().zip(ids).zip(outcomes) {
-        results[pos] = match outcome {
-            Outcome::Rejected(v) => problem_result(&Problem::rejected(&v)),
-            Outcome::Registered { index, .. } | Outcome::Duplicate { index, .. } => {
-                let created = matches!(outcome, Outcome::Registered { .. });
-                match &published {
-                    Some(cp) => json!({
-                        "status": if created { 201 } else { 200 },
-                        "id": id.to_string(),
-                        "index": index,
-                        "receipt": app.receipt(index, cp)?.to_text(),
-                    }),
-                    None => {
-                        json!({"status": 303, "id": id.to_string(), "index": index, "location": location(&id)})
-                    }
-                }
+    // The answer is written directly rather than built as JSON values: with
+    // receipts it runs to a few kilobytes per statement. Each checkpoint is
+    // escaped once; the rest of a receipt needs no escaping but its line
+    // breaks (`Receipt::write_text`).
+    let checkpoint = published.as_ref().map(|cp| {
+        let quoted = serde_json::to_string(&cp.note).expect("a string serializes");
+        quoted[1..quoted.len() - 1].to_owned()
+    });
+    let per_item = if published.is_some() { 2_600 } else { 200 };
+    let mut body = String::with_capacity(2 + slots.len() * per_item);
+    body.push('[');
+    for (n, slot) in slots.into_iter().enumerate() {
+        if n > 0 {
+            body.push(',');
+        }
+        let k = match slot {
+            Slot::Refused(p) => {
+                write_problem_result(&mut body, &p);
+                continue;
             }
+            Slot::Sequenced(k) => k,
         };
+        let (id, index, created) = match &outcomes[k] {
+            Outcome::Rejected(v) => {
+                write_problem_result(&mut body, &Problem::rejected(v));
+                continue;
+            }
+            Outcome::Registered { index, .. } => (&ids[k], *index, true),
+            Outcome::Duplicate { index, .. } => (&ids[k], *index, false),
+        };
+        // Keys in byte order, as serde_json writes an object.
+        let _ = write!(body, r#"{{"id":"{id}","index":{index},"#);
+        match (&published, &checkpoint) {
+            (Some(cp), Some(escaped)) => {
+                body.push_str(r#""receipt":""#);
+                app.receipt(index, cp)?.write_text(&mut body, "\\n", escaped);
+                let _ = write!(body, r#"","status":{}}}"#, if created { 201 } else { 200 });
+            }
+            _ => {
+                let _ = write!(body, r#""location":"{}","status":303}}"#, location(id));
+            }
+        }
     }
-    Ok((StatusCode::OK, Json(results)).into_response())
+    body.push(']');
+    Ok((StatusCode::OK, [(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-fn problem_result(p: &Problem) -> serde_json::Value {
-    json!({"status": p.status.as_u16(), "problem": serde_json::from_slice::<serde_json::Value>(&p.to_json()).expect("json")})
+/// Where one batch item's result comes from.
+enum Slot {
+    /// Refused before sequencing.
+    Refused(Problem),
+    /// The item's position among the statements sent to the sequencer.
+    Sequenced(usize),
+}
+
+/// Appends `{"problem":…,"status":…}` for a refused item.
+fn write_problem_result(out: &mut String, p: &Problem) {
+    out.push_str(r#"{"problem":"#);
+    out.push_str(std::str::from_utf8(&p.to_json()).expect("serde_json writes UTF-8"));
+    let _ = write!(out, r#","status":{}}}"#, p.status.as_u16());
 }
 
 fn parse_id(id: &str) -> Result<StatementId, Problem> {
