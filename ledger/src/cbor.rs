@@ -305,7 +305,13 @@ fn written(result: Result<(), enc::Error<Infallible>>) {
 /// Precondition: the keys of every map are distinct. A map with equal keys
 /// is written as given, and [`decode`] refuses the result.
 pub fn encode(value: &Value) -> Vec<u8> {
-    let mut sink = Sink(Vec::new());
+    encode_into(value, Vec::new())
+}
+
+/// [`encode`], appending to `out` (whose capacity the caller may have
+/// sized).
+fn encode_into(value: &Value, out: Vec<u8>) -> Vec<u8> {
+    let mut sink = Sink(out);
     write_value(value, &mut sink);
     sink.0
 }
@@ -323,11 +329,23 @@ fn write_value(value: &Value, w: &mut Sink) {
             }
         }
         Value::Map(entries) => {
-            let mut sorted: Vec<(Vec<u8>, &Value)> = entries.iter().map(|(k, v)| (encode(k), v)).collect();
-            sorted.sort_by(|a, b| a.0.cmp(&b.0));
-            written(types::Map::bounded(sorted.len(), w));
-            for (key, v) in sorted {
-                w.0.extend_from_slice(&key);
+            let start = w.0.len();
+            written(types::Map::bounded(entries.len(), w));
+            // Most maps arrive with their keys in canonical order (every
+            // decoded one does): each entry is written in place, and only
+            // if a key does not sort after the one before is the map
+            // written again the slow way.
+            let mut previous = None;
+            for (k, v) in entries {
+                let key_start = w.0.len();
+                write_value(k, w);
+                let key = key_start..w.0.len();
+                if previous.is_some_and(|p: std::ops::Range<usize>| w.0[p] >= w.0[key.clone()]) {
+                    w.0.truncate(start);
+                    write_unsorted_map(entries, w);
+                    return;
+                }
+                previous = Some(key);
                 write_value(v, w);
             }
         }
@@ -338,6 +356,19 @@ fn write_value(value: &Value, w: &mut Sink) {
         }
         Value::Bool(b) => written(b.encode(w)),
         Value::Null => written(types::Null.encode(w)),
+    }
+}
+
+/// A map whose entries are not given in canonical order: the keys are
+/// encoded apart, sorted by their bytes, and written with their values (two
+/// equal keys stay in the order given).
+fn write_unsorted_map(entries: &[(Value, Value)], w: &mut Sink) {
+    let mut sorted: Vec<(Vec<u8>, &Value)> = entries.iter().map(|(k, v)| (encode(k), v)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    written(types::Map::bounded(sorted.len(), w));
+    for (key, v) in sorted {
+        w.0.extend_from_slice(&key);
+        write_value(v, w);
     }
 }
 
@@ -366,7 +397,7 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Value, CborError> {
     if end < bytes.len() {
         return Err(CborError::TrailingBytes { offset: end, count: bytes.len() - end });
     }
-    let again = encode(&value);
+    let again = encode_into(&value, Vec::with_capacity(bytes.len()));
     if again != bytes {
         let offset =
             again.iter().zip(bytes).position(|(a, b)| a != b).unwrap_or(again.len().min(bytes.len()));
@@ -781,6 +812,32 @@ mod tests {
             ("9a ffffffff 01", 1),
         ] {
             assert_eq!(dec(input), Err(CborError::LengthBeyondInput { offset: 0, available }), "{input}");
+        }
+    }
+
+    #[test]
+    fn equal_map_keys_are_written_as_given_and_refused_on_decode() {
+        for entries in [
+            vec![(Value::int(1), Value::int(7)), (Value::int(1), Value::int(8))],
+            vec![
+                (Value::int(2), Value::Null),
+                (Value::int(1), Value::int(7)),
+                (Value::int(1), Value::int(8)),
+            ],
+        ] {
+            let bytes = encode(&Value::Map(entries.clone()));
+            let mut want = vec![0xa0 + entries.len() as u8];
+            let mut sorted = entries.clone();
+            sorted.sort_by_key(|(k, _)| encode(k));
+            for (k, v) in &sorted {
+                want.extend(encode(k));
+                want.extend(encode(v));
+            }
+            assert_eq!(bytes, want, "{entries:?}");
+            assert!(
+                matches!(decode(&bytes, &roomy()), Err(CborError::DuplicateMapKey { .. })),
+                "{entries:?}"
+            );
         }
     }
 

@@ -249,6 +249,13 @@ fn parse_public_key(b64: &str) -> Result<VerifyingKey, GovernanceError> {
     crate::cose::verifying_key(&bytes).map_err(|e| GovernanceError::Invalid(format!("public key: {e}")))
 }
 
+/// `kid` in lower-case hex (how the registry's maps are keyed), written
+/// into `buf`: lookups happen for every statement and need no allocation.
+fn kid_hex<'b>(kid: &Kid, buf: &'b mut [u8; 64]) -> &'b str {
+    hex::encode_to_slice(kid, buf).expect("32 bytes are 64 hex digits");
+    std::str::from_utf8(buf).expect("hex digits are ASCII")
+}
+
 impl Registry {
     /// An empty registry for the log `origin`, before genesis.
     pub fn new(origin: &str) -> Self {
@@ -277,15 +284,15 @@ impl Registry {
 
     /// The parsed public key of a registered partner or governance key.
     pub fn public_key(&self, kid: &Kid) -> Option<&VerifyingKey> {
-        self.parsed.get(&hex::encode(kid))
+        self.parsed.get(kid_hex(kid, &mut [0; 64]))
     }
 
     pub fn key(&self, kid: &Kid) -> Option<&KeyRecord> {
-        self.keys.get(&hex::encode(kid))
+        self.keys.get(kid_hex(kid, &mut [0; 64]))
     }
 
     pub fn is_governance_key(&self, kid: &Kid) -> bool {
-        self.governance_keys.contains_key(&hex::encode(kid))
+        self.governance_keys.contains_key(kid_hex(kid, &mut [0; 64]))
     }
 
     pub fn partner(&self, id: &str) -> Option<&Partner> {

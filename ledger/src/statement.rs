@@ -15,7 +15,7 @@
 //!               verify_strict(A, Sig_structure_i, signature_i)
 //! ```
 
-use crate::cbor::{self, Limits, Value};
+use crate::cbor::Limits;
 use crate::cose::{
     self, ContentType, CoseError, CoseMessage, CwtClaims, Header, Sign1Builder, SignBuilder, SignatureInput,
     ALG_EDDSA, LABEL_ALG, LABEL_CONTENT_TYPE, LABEL_CWT_CLAIMS, LABEL_KID, SIGNATURE_SIZE,
@@ -167,12 +167,12 @@ impl StatementError {
 /// canonical CBOR of `{1: 1, -1: 6, -2: x}` (kty OKP, crv Ed25519, x).
 /// It is the `kid` of every signer of a statement.
 pub fn key_thumbprint(key: &VerifyingKey) -> [u8; 32] {
-    let cose_key = Value::Map(vec![
-        (Value::int(1), Value::int(1)),
-        (Value::int(-1), Value::int(6)),
-        (Value::int(-2), Value::bytes(key.as_bytes().to_vec())),
-    ]);
-    Sha256::digest(cbor::encode(&cose_key)).into()
+    // Written out (every signer's key is hashed once per statement): a3
+    // (a map of three), 01 01, 20 06, 21 58 20 x (a byte string of 32).
+    let mut cose_key = [0u8; 40];
+    cose_key[..8].copy_from_slice(&[0xa3, 0x01, 0x01, 0x20, 0x06, 0x21, 0x58, 0x20]);
+    cose_key[8..].copy_from_slice(key.as_bytes());
+    Sha256::digest(cose_key).into()
 }
 
 /// Reads a raw 32-byte Ed25519 public key: the canonical encoding of a
@@ -648,6 +648,7 @@ impl Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cbor::{self, Value};
     use crate::cose::{sig_structure1, SignBuilder, LABEL_CRIT, TAG_SIGN1};
     use ed25519_dalek::Signer as _;
     use serde_json::json;
@@ -758,12 +759,15 @@ mod tests {
     }
 
     #[test]
-    fn key_thumbprint_is_sha256_of_the_hand_built_cose_key() {
+    fn key_thumbprint_is_sha256_of_the_canonical_cose_key() {
         let key = key(1).verifying_key();
-        // {1: 1, -1: 6, -2: h'<32 bytes>'}: a3, 01 01, 20 06, 21 58 20 x.
-        let mut cose_key = vec![0xa3, 0x01, 0x01, 0x20, 0x06, 0x21, 0x58, 0x20];
-        cose_key.extend_from_slice(key.as_bytes());
-        let want: [u8; 32] = Sha256::digest(&cose_key).into();
+        // Given out of canonical order: the encoder sorts the keys.
+        let cose_key = Value::Map(vec![
+            (Value::int(-2), Value::bytes(key.as_bytes().to_vec())),
+            (Value::int(1), Value::int(1)),
+            (Value::int(-1), Value::int(6)),
+        ]);
+        let want: [u8; 32] = Sha256::digest(cbor::encode(&cose_key)).into();
         assert_eq!(key_thumbprint(&key), want);
         assert_ne!(key_thumbprint(&self::key(2).verifying_key()), want);
     }

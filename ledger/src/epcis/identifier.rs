@@ -186,11 +186,18 @@ struct Parsed {
 
 impl Parsed {
     fn finish(self, raw: &str, syntax: IdentifierSyntax) -> Identifier {
+        const BASE: &str = "https://id.gs1.org/";
         let ai = primary_ai(self.kind);
-        let mut canonical = format!("https://id.gs1.org/{ai}/");
+        let qualifiers: usize = self.qualifiers.iter().map(|(q_ai, v)| q_ai.len() + v.len() + 2).sum();
+        let mut canonical = String::with_capacity(BASE.len() + ai.len() + 1 + self.key.len() + qualifiers);
+        canonical.push_str(BASE);
+        canonical.push_str(ai);
+        canonical.push('/');
         percent_encode_into(&mut canonical, &self.key);
         for (q_ai, value) in &self.qualifiers {
-            let _ = write!(canonical, "/{q_ai}/");
+            canonical.push('/');
+            canonical.push_str(q_ai);
+            canonical.push('/');
             percent_encode_into(&mut canonical, value);
         }
         Identifier {
@@ -221,6 +228,10 @@ fn primary_ai(kind: IdentifierKind) -> &'static str {
 
 /// Writes `value` with every byte outside RFC 3986's unreserved set as `%HH`.
 fn percent_encode_into(out: &mut String, value: &str) {
+    if value.bytes().all(is_unreserved) {
+        out.push_str(value);
+        return;
+    }
     for &b in value.as_bytes() {
         if is_unreserved(b) {
             out.push(b as char);
