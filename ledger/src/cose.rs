@@ -758,6 +758,18 @@ impl CoseMessage {
         }
     }
 
+    /// Whether every unprotected header (the body's, and each signer's) is
+    /// empty, so that the message equals [`CoseMessage::stripped`].
+    pub fn is_stripped(&self) -> bool {
+        let empty = |h: &Header| *h == Header::default();
+        match self {
+            CoseMessage::Sign1(m) => empty(&m.unprotected),
+            CoseMessage::Sign(m) => {
+                empty(&m.unprotected) && m.signatures.iter().all(|s| empty(&s.unprotected))
+            }
+        }
+    }
+
     /// The message with every unprotected header emptied.
     pub fn stripped(&self) -> CoseMessage {
         match self {

@@ -404,7 +404,12 @@ impl Statement {
                 }
             }
         }
-        let stripped = message.stripped().to_bytes();
+        // `bytes` is canonical CBOR (`CoseMessage::parse` refuses anything
+        // else), and encoding is a function of the message: so a message
+        // with nothing to strip is its own stripped encoding, and is not
+        // encoded again.
+        let stripped = if message.is_stripped() { bytes.to_vec() } else { message.stripped().to_bytes() };
+        debug_assert_eq!(stripped, message.stripped().to_bytes());
         Ok(Statement {
             bytes: bytes.to_vec(),
             id: StatementId::of_stripped(&stripped),
@@ -823,6 +828,24 @@ mod tests {
         assert_eq!(with_note.stripped_bytes(), s.as_bytes());
         assert_eq!(with_note.id(), s.id());
         assert_eq!(with_note.verify_signer(0, &key(1).verifying_key()), Ok(()));
+    }
+
+    #[test]
+    fn the_statement_id_ignores_every_unprotected_header_of_a_multi_signed_statement() {
+        let s = governance_statement();
+        assert!(s.message().is_stripped());
+        let CoseMessage::Sign(m) = s.message().clone() else { unreachable!() };
+        let note = (Value::text("note"), Value::text("hello"));
+        let mut on_body = m.clone();
+        on_body.unprotected.other.push(note.clone());
+        let mut on_signer = m;
+        on_signer.signatures[1].unprotected.other.push(note);
+        for changed in [on_body, on_signer] {
+            let parsed = Statement::parse(&changed.to_bytes()).unwrap();
+            assert!(!parsed.message().is_stripped());
+            assert_ne!(parsed.as_bytes(), s.as_bytes());
+            assert_eq!((parsed.stripped_bytes(), parsed.id()), (s.as_bytes(), s.id()));
+        }
     }
 
     #[test]
