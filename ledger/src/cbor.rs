@@ -305,7 +305,26 @@ fn written(result: Result<(), enc::Error<Infallible>>) {
 /// Precondition: the keys of every map are distinct. A map with equal keys
 /// is written as given, and [`decode`] refuses the result.
 pub fn encode(value: &Value) -> Vec<u8> {
-    encode_into(value, Vec::new())
+    encode_into(value, Vec::with_capacity(encoded_len(value)))
+}
+
+/// The length of [`encode`]'s output for `value`, so that it is written
+/// into a vector of the right size instead of one grown step by step
+/// (entries and signature inputs hold a whole statement).
+fn encoded_len(value: &Value) -> usize {
+    let head = minimal_head_len;
+    match value {
+        Value::Unsigned(n) | Value::Negative(n) => head(*n),
+        Value::Bytes(b) => head(b.len() as u64) + b.len(),
+        Value::Text(t) => head(t.len() as u64) + t.len(),
+        Value::Array(items) => head(items.len() as u64) + items.iter().map(encoded_len).sum::<usize>(),
+        Value::Map(entries) => {
+            head(entries.len() as u64)
+                + entries.iter().map(|(k, v)| encoded_len(k) + encoded_len(v)).sum::<usize>()
+        }
+        Value::Tag(tag, inner) => head(*tag) + encoded_len(inner),
+        Value::Bool(_) | Value::Null => 1,
+    }
 }
 
 /// [`encode`], appending to `out` (whose capacity the caller may have
@@ -841,6 +860,24 @@ mod tests {
         }
     }
 
+    #[test]
+    fn encoded_len_counts_every_head_size() {
+        for len in [0, 23, 24, 255, 256, 65_535, 65_536] {
+            for v in [
+                Value::Bytes(vec![7; len]),
+                Value::Text("x".repeat(len)),
+                Value::Array(vec![Value::Null; len]),
+            ] {
+                assert_eq!(encoded_len(&v), encode(&v).len(), "{len}");
+            }
+        }
+        for n in [0, 23, 24, 255, 256, 65_535, 65_536, u64::from(u32::MAX), u64::from(u32::MAX) + 1, u64::MAX]
+        {
+            let v = Value::Tag(n, Box::new(Value::Map(vec![(Value::Unsigned(n), Value::Negative(n))])));
+            assert_eq!(encoded_len(&v), encode(&v).len(), "{n}");
+        }
+    }
+
     /// Random values with distinct map keys; depth and size kept small.
     fn arb_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
@@ -889,6 +926,11 @@ mod tests {
             let back = decode(&bytes, &roomy()).unwrap();
             prop_assert_eq!(&back, &sorted(&v));
             prop_assert_eq!(encode(&back), bytes);
+        }
+
+        #[test]
+        fn encoded_len_is_the_length_of_the_encoding(v in arb_value()) {
+            prop_assert_eq!(encoded_len(&v), encode(&v).len());
         }
 
         #[test]

@@ -189,17 +189,20 @@ fn check_signatures<'r>(ctx: &Context<'r>, stmt: &Statement) -> Result<Vec<&'r P
     })?;
     let mut partners: Vec<&Partner> = Vec::new();
     for (i, signer) in stmt.signers().iter().enumerate() {
-        let kid_hex = hex::encode(signer.kid);
+        // Written only into a refusal.
+        let kid_hex = || hex::encode(signer.kid);
         let rec = reg.key(&signer.kid).ok_or_else(|| {
-            Violation::new("signature", "unknown-kid", format!("signer {i}: no registered key {kid_hex}"))
+            Violation::new("signature", "unknown-kid", format!("signer {i}: no registered key {}", kid_hex()))
         })?;
         if i == 0 && rec.partner != issuer.id {
             return Err(Violation::new(
                 "signature",
                 "issuer-key",
                 format!(
-                    "the first signer's key {kid_hex} belongs to {}, not to the issuer {}",
-                    rec.partner, issuer.id
+                    "the first signer's key {} belongs to {}, not to the issuer {}",
+                    kid_hex(),
+                    rec.partner,
+                    issuer.id
                 ),
             ));
         }
@@ -208,14 +211,14 @@ fn check_signatures<'r>(ctx: &Context<'r>, stmt: &Statement) -> Result<Vec<&'r P
             return Err(Violation::new(
                 "signature",
                 "key-not-yet-valid",
-                format!("key {kid_hex} is not valid before {}", rec.not_before_ms.unwrap()),
+                format!("key {} is not valid before {}", kid_hex(), rec.not_before_ms.unwrap()),
             ));
         }
         if rec.not_after_ms.is_some_and(|na| t >= na) {
             return Err(Violation::new(
                 "signature",
                 "key-expired",
-                format!("key {kid_hex} expired at {}", rec.not_after_ms.unwrap()),
+                format!("key {} expired at {}", kid_hex(), rec.not_after_ms.unwrap()),
             ));
         }
         if let Some(r) = rec.revoked_at_index {
@@ -223,7 +226,7 @@ fn check_signatures<'r>(ctx: &Context<'r>, stmt: &Statement) -> Result<Vec<&'r P
                 return Err(Violation::new(
                     "signature",
                     "key-revoked",
-                    format!("key {kid_hex} was revoked at entry {r}"),
+                    format!("key {} was revoked at entry {r}", kid_hex()),
                 ));
             }
         }
@@ -378,8 +381,9 @@ fn check_event(
             );
         }
     }
-    let me = canonical_party(&issuer.id);
+    // Called for shipping and receiving events only, at most once each.
     let is_party = |list: &[epcis::model::SourceDestination]| {
+        let me = canonical_party(&issuer.id);
         list.iter().any(|s| {
             (s.kind == "owning_party" || s.kind == "possessing_party")
                 && (s.id.canonical == me || s.id.raw == issuer.id)
