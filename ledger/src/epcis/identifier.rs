@@ -405,9 +405,13 @@ fn parse_epc_uri(uri: &str) -> Result<Option<Parsed>, IdentifierError> {
     let Some((scheme, body)) = rest.split_once(':') else {
         return Ok(None);
     };
-    let scheme = scheme.to_ascii_lowercase();
+    // The scheme in lower case, without allocating: one of those matched
+    // below, or "" for any other.
+    const SCHEMES: &[&str] =
+        &["sgtin", "lgtin", "sscc", "sgln", "pgln", "grai", "giai", "gsrn", "gsrnp", "gdti"];
+    let scheme = SCHEMES.iter().find(|s| s.eq_ignore_ascii_case(scheme)).copied().unwrap_or("");
     use IdentifierKind as K;
-    let (kind, cp, key, qualifiers) = match (namespace, scheme.as_str()) {
+    let (kind, cp, key, qualifiers) = match (namespace, scheme) {
         ("id", "sgtin") => {
             let p = epc_components("sgtin", body, 3, 2, Some(13))?;
             let serial = epc_text("sgtin", "serial", p[2], 20)?;

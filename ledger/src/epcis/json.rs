@@ -18,6 +18,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use super::EpcisError;
@@ -210,16 +211,27 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 return Err(self.state.fail(FailureKind::TooManyItems { max: limits.max_items }, None));
             }
             count += 1;
-            if !limits.last_duplicate_wins && members.contains_key(&key) {
-                let at = Segment::Key(key.clone());
-                return Err(self.state.fail(FailureKind::DuplicateKey { key }, Some(at)));
-            }
-            match map.next_value_seed(inner) {
-                Ok(v) => {
-                    members.insert(key, v);
+            // One search of `members` per key: the entry is where the value
+            // goes once read.
+            let slot = match members.entry(key) {
+                Entry::Occupied(o) if !limits.last_duplicate_wins => {
+                    let key = o.key().clone();
+                    let at = Segment::Key(key.clone());
+                    return Err(self.state.fail(FailureKind::DuplicateKey { key }, Some(at)));
                 }
+                slot => slot,
+            };
+            match map.next_value_seed(inner) {
+                Ok(v) => match slot {
+                    Entry::Vacant(e) => {
+                        e.insert(v);
+                    }
+                    Entry::Occupied(mut e) => {
+                        e.insert(v);
+                    }
+                },
                 Err(e) => {
-                    self.state.unwind(Segment::Key(key));
+                    self.state.unwind(Segment::Key(slot.key().clone()));
                     return Err(e);
                 }
             }
