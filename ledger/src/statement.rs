@@ -265,7 +265,9 @@ pub struct Statement {
     /// The bytes as received.
     bytes: Vec<u8>,
     message: CoseMessage,
-    stripped: Vec<u8>,
+    /// The stripped encoding when it differs from `bytes` (some
+    /// unprotected header is not empty); `None` when `bytes` is it.
+    stripped: Option<Vec<u8>>,
     id: StatementId,
     iss: String,
     sub: String,
@@ -406,13 +408,13 @@ impl Statement {
         }
         // `bytes` is canonical CBOR (`CoseMessage::parse` refuses anything
         // else), and encoding is a function of the message: so a message
-        // with nothing to strip is its own stripped encoding, and is not
-        // encoded again.
-        let stripped = if message.is_stripped() { bytes.to_vec() } else { message.stripped().to_bytes() };
-        debug_assert_eq!(stripped, message.stripped().to_bytes());
+        // with nothing to strip is its own stripped encoding, neither
+        // encoded again nor kept twice.
+        let stripped = (!message.is_stripped()).then(|| message.stripped().to_bytes());
+        debug_assert_eq!(stripped.as_deref().unwrap_or(bytes), message.stripped().to_bytes());
         Ok(Statement {
             bytes: bytes.to_vec(),
-            id: StatementId::of_stripped(&stripped),
+            id: StatementId::of_stripped(stripped.as_deref().unwrap_or(bytes)),
             message,
             stripped,
             iss,
@@ -478,7 +480,7 @@ impl Statement {
     /// The statement with every unprotected header emptied, in canonical
     /// CBOR: what the log stores in its entry.
     pub fn stripped_bytes(&self) -> &[u8] {
-        &self.stripped
+        self.stripped.as_deref().unwrap_or(&self.bytes)
     }
 
     /// BLAKE3 of [`Statement::stripped_bytes`].
