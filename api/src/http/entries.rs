@@ -392,9 +392,10 @@ async fn submit_many(
     // receipts it runs to a few kilobytes per statement. Each checkpoint is
     // escaped once; the rest of a receipt needs no escaping but its line
     // breaks (`Receipt::write_text`).
-    let checkpoint = published.as_ref().map(|cp| {
+    let published = published.map(|cp| {
         let quoted = serde_json::to_string(&cp.note).expect("a string serializes");
-        quoted[1..quoted.len() - 1].to_owned()
+        let escaped = quoted[1..quoted.len() - 1].to_owned();
+        (cp, escaped)
     });
     let per_item = if published.is_some() { 2_600 } else { 200 };
     let mut body = String::with_capacity(2 + slots.len() * per_item);
@@ -420,13 +421,13 @@ async fn submit_many(
         };
         // Keys in byte order, as serde_json writes an object.
         let _ = write!(body, r#"{{"id":"{id}","index":{index},"#);
-        match (&published, &checkpoint) {
-            (Some(cp), Some(escaped)) => {
+        match &published {
+            Some((cp, escaped)) => {
                 body.push_str(r#""receipt":""#);
                 app.receipt(index, cp)?.write_text(&mut body, "\\n", escaped);
                 let _ = write!(body, r#"","status":{}}}"#, if created { 201 } else { 200 });
             }
-            _ => {
+            None => {
                 let _ = write!(body, r#""location":"{}","status":303}}"#, location(id));
             }
         }

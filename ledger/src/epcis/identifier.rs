@@ -405,11 +405,15 @@ fn parse_epc_uri(uri: &str) -> Result<Option<Parsed>, IdentifierError> {
     let Some((scheme, body)) = rest.split_once(':') else {
         return Ok(None);
     };
-    // The scheme in lower case, without allocating: one of those matched
-    // below, or "" for any other.
-    const SCHEMES: &[&str] =
-        &["sgtin", "lgtin", "sscc", "sgln", "pgln", "grai", "giai", "gsrn", "gsrnp", "gdti"];
-    let scheme = SCHEMES.iter().find(|s| s.eq_ignore_ascii_case(scheme)).copied().unwrap_or("");
+    // The scheme in lower case, on the stack: every scheme matched below
+    // fits in 8 bytes, so a longer one is none of them.
+    let mut buf = [0u8; 8];
+    let Some(lower) = buf.get_mut(..scheme.len()) else {
+        return Ok(None);
+    };
+    lower.copy_from_slice(scheme.as_bytes());
+    lower.make_ascii_lowercase();
+    let scheme = std::str::from_utf8(lower).expect("ASCII lower-casing keeps UTF-8");
     use IdentifierKind as K;
     let (kind, cp, key, qualifiers) = match (namespace, scheme) {
         ("id", "sgtin") => {

@@ -222,14 +222,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                 slot => slot,
             };
             match map.next_value_seed(inner) {
-                Ok(v) => match slot {
-                    Entry::Vacant(e) => {
-                        e.insert(v);
-                    }
-                    Entry::Occupied(mut e) => {
-                        e.insert(v);
-                    }
-                },
+                Ok(v) => *slot.or_insert(Value::Null) = v,
                 Err(e) => {
                     self.state.unwind(Segment::Key(slot.key().clone()));
                     return Err(e);

@@ -130,6 +130,12 @@ fn routes(families: &[(&[u8], u8)]) -> Vec<(Vec<u8>, u8)> {
     out
 }
 
+/// The index in `routes` (as [`routes`] makes them) of the entry covering
+/// `key`.
+fn route_in(routes: &[(Vec<u8>, u8)], key: &[u8]) -> usize {
+    routes.partition_point(|(first, _)| first.as_slice() <= key) - 1
+}
+
 /// A store in fjall keyspaces: [`FAMILIES`] and [`MAIN_KEYSPACE`].
 pub struct FjallStore {
     db: fjall::Database,
@@ -167,8 +173,7 @@ impl FjallStore {
             .max_journaling_size(64 << 20)
             .open()
             .map_err(|e| StorageError::backend("open", e))?;
-        // `compression`: `None` keeps fjall's default policy.
-        let options = |compression: Option<CompressionType>| {
+        let options = || {
             // Filter and index blocks partitioned on every level (fjall
             // does so only from level 3 on by default). Unpartitioned, a
             // table's filter is one block of up to megabytes, pinned in
@@ -181,17 +186,13 @@ impl FjallStore {
             // reads one small partition through the block cache. fjall
             // records these options when it creates the keyspace: a data
             // directory keeps the ones it was made with.
-            let o = fjall::KeyspaceCreateOptions::default()
+            fjall::KeyspaceCreateOptions::default()
                 .max_memtable_size(config.max_memtable_bytes)
                 .filter_block_partitioning_policy(PartitioningPolicy::all(true))
-                .index_block_partitioning_policy(PartitioningPolicy::all(true));
-            match compression {
-                None => o,
-                Some(c) => o.data_block_compression_policy(CompressionPolicy::all(c)),
-            }
+                .index_block_partitioning_policy(PartitioningPolicy::all(true))
         };
-        let open = |name: &str, compression: Option<CompressionType>| {
-            db.keyspace(name, || options(compression)).map_err(|e| StorageError::backend("open", e))
+        let open = |name: &str, options: fjall::KeyspaceCreateOptions| {
+            db.keyspace(name, || options).map_err(|e| StorageError::backend("open", e))
         };
         // A new store gets its families before its main keyspace, so one
         // whose creation stopped half-way is never taken for an old one.
@@ -203,23 +204,22 @@ impl FjallStore {
         let mut families: Vec<(&[u8], u8)> = Vec::new();
         for (name, prefixes, compression) in FAMILIES {
             if new || db.keyspace_exists(name) {
-                keyspaces.push(open(name, Some(*compression))?);
+                let compression = CompressionPolicy::all(*compression);
+                keyspaces.push(open(name, options().data_block_compression_policy(compression))?);
                 let index = u8::try_from(keyspaces.len()).expect("a few families");
                 families.extend(prefixes.iter().map(|p| (*p, index)));
             }
         }
-        let main = || {
-            options(None).compaction_strategy(Arc::new(
-                fjall::compaction::Leveled::default().with_table_target_size(MAIN_TABLE_TARGET_BYTES),
-            ))
-        };
-        keyspaces.insert(0, db.keyspace(MAIN_KEYSPACE, main).map_err(|e| StorageError::backend("open", e))?);
+        // The main keyspace keeps fjall's default compression policy.
+        let compaction =
+            fjall::compaction::Leveled::default().with_table_target_size(MAIN_TABLE_TARGET_BYTES);
+        keyspaces.insert(0, open(MAIN_KEYSPACE, options().compaction_strategy(Arc::new(compaction)))?);
         Ok(Self { db, keyspaces, routes: routes(&families), commits: RwLock::new(()) })
     }
 
     /// The index in `routes` of the entry covering `key`.
     fn route(&self, key: &[u8]) -> usize {
-        self.routes.partition_point(|(first, _)| first.as_slice() <= key) - 1
+        route_in(&self.routes, key)
     }
 
     /// The keyspace of `key`.
@@ -493,8 +493,7 @@ mod tests {
             .collect();
         let r = routes(&families);
         for (prefix, keyspace) in families {
-            let i = r.partition_point(|(first, _)| first.as_slice() <= prefix) - 1;
-            assert_eq!(r[i].1, keyspace, "{prefix:?}");
+            assert_eq!(r[route_in(&r, prefix)].1, keyspace, "{prefix:?}");
         }
     }
 
