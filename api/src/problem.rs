@@ -55,6 +55,37 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, rule, "Malformed request", detail)
     }
 
+    /// A failed read of the store or the tree: 500 `log.storage`. The cause
+    /// goes to the server log, not to the client.
+    pub fn storage_read(what: &str, cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!("{what} failed: {}", crate::recovery::describe(cause));
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "log.storage",
+            "Storage failure",
+            format!("{what} failed"),
+        )
+    }
+
+    /// While the log's storage is failing (`why`), a failed read is answered
+    /// like a refused write: 503 `log.storage-unavailable` with
+    /// `Retry-After`, since it passes when the store recovers. sled refuses
+    /// every change after a failed write until it is reopened, and a read
+    /// makes one when a page it passes is due to be split (RELIABILITY.md,
+    /// "Storage faults").
+    pub fn while_storage_fails(self, why: Option<String>) -> Self {
+        match why {
+            Some(why) if self.rule == "log.storage" => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log.storage-unavailable",
+                "The log cannot read this right now",
+                format!("{} while storage is failing ({why})", self.detail),
+            )
+            .retry_after(5),
+            _ => self,
+        }
+    }
+
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "request.not-found", "Not found", detail)
     }
@@ -140,6 +171,27 @@ impl From<SequencerError> for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_read_while_storage_fails_is_a_503_to_retry() {
+        let cause = std::io::Error::other("sled: global error");
+        let failed = || Problem::storage_read("reading an entry", &cause);
+        let p = failed();
+        assert_eq!((p.status.as_u16(), p.rule.as_str()), (500, "log.storage"));
+        assert!(!p.detail.contains("global error"), "the cause is logged, not sent: {p:?}");
+
+        let p = failed().while_storage_fails(None);
+        assert_eq!((p.status.as_u16(), p.retry_after_s), (500, None));
+
+        let p = failed().while_storage_fails(Some("storage flush failed: EIO".into()));
+        assert_eq!((p.status.as_u16(), p.rule.as_str()), (503, "log.storage-unavailable"));
+        assert_eq!(p.retry_after_s, Some(5));
+        assert_eq!(p.detail, "reading an entry failed while storage is failing (storage flush failed: EIO)");
+
+        // Only storage failures change: a missing entry is still a 404.
+        let p = Problem::not_found("no statement").while_storage_fails(Some("EIO".into()));
+        assert_eq!((p.status.as_u16(), p.rule.as_str()), (404, "request.not-found"));
+    }
 
     #[test]
     fn cbor_problem_is_canonical_and_names_the_rule() {

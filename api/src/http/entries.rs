@@ -297,7 +297,11 @@ async fn submit_one(
         statement_problem(e)
     })?;
     let id = statement.id();
-    if let Some(index) = app.state.statement_index(&id.0).map_err(|_| internal("state read failed"))? {
+    if let Some(index) = app
+        .state
+        .statement_index(&id.0)
+        .map_err(|e| Problem::storage_read("reading the statement index", &e))?
+    {
         return app.answer(&id, index, false).await;
     }
     let prepared = app.prepare(vec![statement], headers).await?;
@@ -459,7 +463,7 @@ fn parse_id(id: &str) -> Result<StatementId, Problem> {
 fn index_of(app: &App, id: &StatementId) -> Result<u64, Problem> {
     app.state
         .statement_index(&id.0)
-        .map_err(|_| internal("state read failed"))?
+        .map_err(|e| Problem::storage_read("reading the statement index", &e))?
         .ok_or_else(|| Problem::not_found(format!("no statement {id} in the log")))
 }
 
@@ -485,11 +489,11 @@ pub async fn receipt(
                 .into_response()),
         }
     };
-    r.await.map_err(|p: Problem| p.for_request(&headers))
+    r.await.map_err(|p: Problem| super::read::read_problem(&app, &headers, p))
 }
 
 fn stored_entry(app: &App, index: u64) -> Result<Entry, Problem> {
-    let bytes = app.reader.entry(index).map_err(|_| internal("entry read failed"))?;
+    let bytes = app.reader.entry(index).map_err(|e| Problem::storage_read("reading an entry", &e))?;
     Entry::decode(&bytes).map_err(|_| internal("stored entry is unreadable"))
 }
 
@@ -505,7 +509,7 @@ pub async fn statement(
         let entry = stored_entry(&app, index_of(&app, &id)?)?;
         Ok((StatusCode::OK, [(CONTENT_TYPE, COSE)], entry.statement).into_response())
     })();
-    r.map_err(|p: Problem| p.for_request(&headers))
+    r.map_err(|p: Problem| super::read::read_problem(&app, &headers, p))
 }
 
 /// `GET /entries/{id}/status`: what the log recorded for the statement.
@@ -529,7 +533,7 @@ pub async fn status(
         }))
         .into_response())
     })();
-    r.map_err(|p: Problem| p.for_request(&headers))
+    r.map_err(|p: Problem| super::read::read_problem(&app, &headers, p))
 }
 
 /// The most signatures a request verifies on its own (async) thread: a

@@ -122,14 +122,8 @@ fn lineage_problem(e: LineageError) -> Problem {
     }
 }
 
-fn internal(e: &dyn std::fmt::Display) -> Problem {
-    tracing::error!("lineage query failed: {e}");
-    Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "log.storage",
-        "Storage failure",
-        "could not read the log",
-    )
+fn internal(e: &(dyn std::error::Error + 'static)) -> Problem {
+    Problem::storage_read("the lineage query", e)
 }
 
 /// Answers `query` and attaches every entry it refers to with its
@@ -178,7 +172,7 @@ pub async fn lineage<V: ReadView>(
         let body = ProvenAnswer { answer, checkpoint: cp.note, entries };
         Ok(([(CACHE_CONTROL, "no-cache")], Json(body)).into_response())
     };
-    r.await.map_err(|p: Problem| p.for_request(&headers))
+    r.await.map_err(|p: Problem| super::read::read_problem(&app, &headers, p))
 }
 
 #[cfg(test)]

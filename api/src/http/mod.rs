@@ -86,15 +86,7 @@ impl App {
     /// # Errors
     /// A 500 problem if storage fails.
     pub fn receipt(&self, index: u64, cp: &SignedCheckpoint) -> Result<Receipt, Problem> {
-        let internal = |e: provlog_ledger::tiled_tree::TreeError| {
-            tracing::error!("building a receipt: {e}");
-            Problem::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "log.storage",
-                "Storage failure",
-                "could not read the tree",
-            )
-        };
+        let internal = |e| Problem::storage_read("building a receipt", &e);
         let entry = self.reader.entry(index).map_err(internal)?;
         let proof = self.reader.prove_inclusion(index, cp.size).map_err(internal)?;
         Ok(Receipt { extra: Some(entry), index, proof, checkpoint: cp.note.clone() })

@@ -35,6 +35,10 @@ pub trait ReadView: Clone + Send + Sync + 'static {
     fn servable_size(&self) -> u64 {
         self.reader().size()
     }
+    /// Why the log's storage is failing, while it is.
+    fn storage_failure(&self) -> Option<String> {
+        None
+    }
 }
 
 impl ReadView for App {
@@ -50,6 +54,16 @@ impl ReadView for App {
     ) -> Result<Option<u64>, provlog_ledger::storage::StorageError> {
         self.state.statement_index(&id.0)
     }
+    fn storage_failure(&self) -> Option<String> {
+        self.sequencer.shared().storage_failure.lock().expect("lock").clone()
+    }
+}
+
+/// A read handler's problem as sent: in the format the client asked for,
+/// and a failed read while storage is failing as a 503 to retry
+/// ([`Problem::while_storage_fails`]).
+pub(super) fn read_problem<V: ReadView>(app: &V, headers: &HeaderMap, p: Problem) -> Problem {
+    p.while_storage_fails(app.storage_failure()).for_request(headers)
 }
 
 /// Refuses a size beyond what `app` serves, as the tree would.
@@ -67,15 +81,7 @@ fn tree_problem(e: TreeError) -> Problem {
             Problem::new(StatusCode::BAD_REQUEST, "request.range", "Out of range", e.to_string())
         }
         TreeError::NoSuchTile { .. } => Problem::not_found(e.to_string()),
-        other => {
-            tracing::error!("read failed: {other}");
-            Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "log.storage",
-                "Storage failure",
-                "could not read the tree",
-            )
-        }
+        other => Problem::storage_read("reading the tree", &other),
     }
 }
 
@@ -116,7 +122,7 @@ pub async fn tile<V: ReadView>(
         Ok((StatusCode::OK, [(CONTENT_TYPE, "application/octet-stream"), (CACHE_CONTROL, cache)], data)
             .into_response())
     };
-    r.await.map_err(|p: Problem| p.for_request(&headers))
+    r.await.map_err(|p: Problem| read_problem(&app, &headers, p))
 }
 
 /// A query string that does not parse (a missing or non-numeric parameter):
@@ -148,14 +154,7 @@ pub async fn inclusion<V: ReadView>(
                     Problem::malformed("request.statement-id", "a statement ID is 64 lower-case hex digits")
                 })?;
                 app.statement_index(&id)
-                    .map_err(|_| {
-                        Problem::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "log.storage",
-                            "Storage failure",
-                            "state read failed",
-                        )
-                    })?
+                    .map_err(|e| Problem::storage_read("reading the statement index", &e))?
                     .ok_or_else(|| Problem::not_found(format!("no statement {id} in the log")))?
             }
             _ => return Err(Problem::malformed("request.query", "give exactly one of index and id")),
@@ -177,7 +176,7 @@ pub async fn inclusion<V: ReadView>(
         let hashes: Vec<String> = proof.iter().map(|h| h.to_base64()).collect();
         Ok(Json(json!({"index": index, "size": size, "proof": hashes})).into_response())
     };
-    r.await.map_err(|p: Problem| p.for_request(&headers))
+    r.await.map_err(|p: Problem| read_problem(&app, &headers, p))
 }
 
 #[derive(Deserialize)]
@@ -217,7 +216,7 @@ pub async fn consistency<V: ReadView>(
         let hashes: Vec<String> = proof.iter().map(|h| h.to_base64()).collect();
         Ok(Json(json!({"old": old, "new": new, "proof": hashes})).into_response())
     };
-    r.await.map_err(|p: Problem| p.for_request(&headers))
+    r.await.map_err(|p: Problem| read_problem(&app, &headers, p))
 }
 
 fn snapshot(app: &App) -> std::sync::Arc<provlog_ledger::governance::Registry> {
