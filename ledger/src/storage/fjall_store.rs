@@ -93,18 +93,15 @@ struct Family {
 ///
 /// A prefix that a later family lists again moves to that family in the
 /// stores created with it; a store made before it keeps the prefix where
-/// the earlier family put it ([`assign`]). So the tile chunks (`"K"`) are
-/// in `tile-chunks` in a new store and in `tiles` in one made before.
-/// Together, every table flushed from the memtable spanned the chunks
-/// written since the last flush and the tiles after them, so its key range
-/// covered every table of the level below that held tiles, and each
-/// flush's compaction rewrote them all. Apart, each grows at its end only:
-/// a chunk is written once, and a tile is rewritten only while it is the
-/// partial one at the end, so a flush of tiles overlaps only the last
-/// table below it, which the small tables of `tiles` keep cheap to
-/// rewrite. In a 60 s batched run the two wrote 384 MiB of tables for
-/// 1.77M statements, where `tiles` alone had written 714 MiB for 1.52M
-/// (BENCHMARKS.md, "Ingest").
+/// the earlier family put it ([`assign`]). So this list only grows at its
+/// end, and no family gives up a prefix: the tile chunks (`"K"`) are in
+/// `tile-chunks` in a new store and in `tiles` in one made before. In
+/// `tiles` with the tiles, every table flushed from the memtable spanned
+/// the new chunks and the tiles after them, so it overlapped every table
+/// below that held tiles, and compaction rewrote them all. Apart, the
+/// chunks grow at their end only (each is written once), and a flush of
+/// them is moved down, not rewritten; for `tiles`, see
+/// [`TILES_TABLE_TARGET_BYTES`].
 const FAMILIES: &[Family] = &[
     Family {
         name: "bundles",
@@ -139,9 +136,13 @@ const FAMILIES: &[Family] = &[
 ];
 
 /// The size of the tables compaction writes in the `tiles` keyspace of a
-/// new store. Each flush of it overlaps the last table below (the partial
-/// tiles at the end) and compaction rewrites that table: half a table on
-/// average, so 32 MiB per flush at fjall's default size.
+/// new store. It holds one growing key range per tree level, each upper
+/// level 1/256 of the one below and just after it, and every batch
+/// rewrites the partial tile at the end of each. So a flush of `tiles`
+/// overlaps the tables below it that hold the last level-0 tiles and the
+/// upper levels' tiles (a table or two until the log has tens of millions
+/// of entries), and compaction rewrites those tables whole: smaller tables
+/// rewrite less per flush (fjall's default is 64 MiB).
 const TILES_TABLE_TARGET_BYTES: u64 = 8 << 20;
 
 /// fjall's leveled compaction, writing tables of `table_target_bytes`.
@@ -414,258 +415,4 @@ impl Store for FjallStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::conformance;
-
-    #[test]
-    fn fjall_store_passes_conformance() {
-        let dirs = std::cell::RefCell::new(Vec::new());
-        conformance::run(&|| {
-            let d = tempfile::tempdir().unwrap();
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            dirs.borrow_mut().push(d);
-            Box::new(s)
-        });
-    }
-
-    #[test]
-    fn fjall_store_keeps_flushed_batches_across_reopen() {
-        let d = tempfile::tempdir().unwrap();
-        {
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            let mut b = Batch::new();
-            b.put(&b"k"[..], &b"v"[..]);
-            b.put(&b"big"[..], vec![9u8; 100_000]);
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-        }
-        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-        assert_eq!(s.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(s.get(b"big").unwrap().map(|v| v.len()), Some(100_000));
-    }
-
-    /// The first two bytes of the keys each named keyspace of the database
-    /// in `dir` holds, in key order, read with fjall directly.
-    fn keyspace_contents(dir: &Path) -> Vec<(String, Vec<[u8; 2]>)> {
-        let db = fjall::Database::builder(dir).open().unwrap();
-        let mut names: Vec<String> = db.list_keyspace_names().iter().map(|n| n.to_string()).collect();
-        names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let ks = db.keyspace(&name, fjall::KeyspaceCreateOptions::default).unwrap();
-                let records = ks.iter().map(|g| g.into_inner().unwrap().0[..2].try_into().unwrap()).collect();
-                (name, records)
-            })
-            .collect()
-    }
-
-    /// Two-byte keys, from each string's first two bytes.
-    fn keys(of: &[&str]) -> Vec<[u8; 2]> {
-        of.iter().map(|k| k.as_bytes()[..2].try_into().unwrap()).collect()
-    }
-
-    /// A new store keeps the tree's append-only records and the lineage
-    /// nodes in their own keyspaces and everything else in the main one;
-    /// one batch over several keyspaces commits whole and reads back
-    /// through `get` and `range`, forward and in reverse, after a reopen.
-    #[test]
-    fn a_new_store_keeps_the_append_only_records_in_their_own_keyspaces() {
-        let d = tempfile::tempdir().unwrap();
-        let all = ["E1", "K1", "Li", "Lm", "Ln", "Lo", "P1", "S1", "T1", "o1", "s1"];
-        {
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            let mut b = Batch::new();
-            for k in all {
-                b.put(k.as_bytes().to_vec(), k.as_bytes().to_vec());
-            }
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-        }
-        let by_keyspace = keyspace_contents(d.path());
-        let held = |name: &str| by_keyspace.iter().find(|(n, _)| n == name).unwrap().1.clone();
-        assert_eq!(held("bundles"), keys(&["E1"]));
-        assert_eq!(held("pending"), keys(&["P1"]));
-        assert_eq!(held("tiles"), keys(&["T1"]));
-        assert_eq!(held("tile-chunks"), keys(&["K1"]));
-        assert_eq!(held("lineage-nodes"), keys(&["Ln"]));
-        assert_eq!(held(MAIN_KEYSPACE), keys(&["Li", "Lm", "Lo", "S1", "o1", "s1"]));
-        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-        assert_eq!(s.get(b"T1").unwrap(), Some(b"T1".to_vec()));
-        assert_eq!(s.get(b"K1").unwrap(), Some(b"K1".to_vec()));
-        assert_eq!(s.get(b"Ln").unwrap(), Some(b"Ln".to_vec()));
-        let range = |start: &[u8], end: &[u8], limit, reverse| -> Vec<[u8; 2]> {
-            s.range(start, end, limit, reverse)
-                .unwrap()
-                .iter()
-                .map(|(k, _)| k[..2].try_into().unwrap())
-                .collect()
-        };
-        assert_eq!(range(b"", b"", 100, false), keys(&all));
-        let mut reversed = all.to_vec();
-        reversed.reverse();
-        assert_eq!(range(b"", b"", 100, true), keys(&reversed));
-        // Ranges that begin, end or turn inside the lineage nodes' prefix.
-        assert_eq!(range(b"Lm", b"Lo", 100, false), keys(&["Lm", "Ln"]));
-        assert_eq!(range(b"Ln", b"Lo\0", 100, false), keys(&["Ln", "Lo"]));
-        assert_eq!(range(b"L", b"M", 2, true), keys(&["Lo", "Ln"]));
-        assert_eq!(range(b"Ln\0", b"P", 100, false), keys(&["Lo"]));
-    }
-
-    /// A store made before the lineage nodes had their own keyspace keeps
-    /// them, old and new, in the main one, keeps its other families, and
-    /// keeps the tile chunks, old and new, with the tiles.
-    #[test]
-    fn a_store_made_before_a_family_keeps_its_keys_in_the_main_keyspace() {
-        let d = tempfile::tempdir().unwrap();
-        {
-            let db = fjall::Database::builder(d.path()).open().unwrap();
-            for name in ["bundles", "pending", "tiles", MAIN_KEYSPACE] {
-                db.keyspace(name, fjall::KeyspaceCreateOptions::default).unwrap();
-            }
-            let main = db.keyspace(MAIN_KEYSPACE, fjall::KeyspaceCreateOptions::default).unwrap();
-            main.insert(b"Ln0", b"old node").unwrap();
-            let tiles = db.keyspace("tiles", fjall::KeyspaceCreateOptions::default).unwrap();
-            tiles.insert(b"K0", b"old chunk").unwrap();
-            db.persist(fjall::PersistMode::SyncAll).unwrap();
-        }
-        {
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            assert_eq!(s.get(b"Ln0").unwrap().as_deref(), Some(&b"old node"[..]));
-            let mut b = Batch::new();
-            b.put(&b"Ln1"[..], &b"new node"[..]);
-            b.put(&b"E1"[..], &b"new bundle"[..]);
-            b.put(&b"K1"[..], &b"new chunk"[..]);
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-            assert_eq!(s.range(b"Ln", b"Lo", 10, false).unwrap().len(), 2);
-            assert_eq!(s.get(b"K0").unwrap().as_deref(), Some(&b"old chunk"[..]));
-        }
-        let by_keyspace = keyspace_contents(d.path());
-        let names: Vec<&str> = by_keyspace.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["bundles", "pending", MAIN_KEYSPACE, "tiles"]);
-        assert_eq!(by_keyspace[0].1, keys(&["E1"]));
-        assert_eq!(by_keyspace[2].1, keys(&["Ln", "Ln"]));
-        assert_eq!(by_keyspace[3].1, keys(&["K0", "K1"]));
-    }
-
-    #[test]
-    fn routes_cover_the_key_space_in_order() {
-        let r = routes(&[(b"T", 3), (b"E", 1), (b"K", 3), (b"Ln", 4), (b"F", 2)]);
-        let expect: Vec<(Vec<u8>, u8)> = [
-            ("", 0),
-            ("E", 1),
-            ("F", 2),
-            ("G", 0),
-            ("K", 3),
-            ("L", 0),
-            ("Ln", 4),
-            ("Lo", 0),
-            ("T", 3),
-            ("U", 0),
-        ]
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), *v))
-        .collect();
-        assert_eq!(r, expect);
-        // The families in use route as they should, in a new store and in
-        // one made before each of them: their routes are built without
-        // panicking, each prefix reaches the last family that lists it,
-        // and one the store does not have leaves it where it was.
-        for existing in 1..=FAMILIES.len() {
-            let mut families = Vec::new();
-            for (i, family) in FAMILIES[..existing].iter().enumerate() {
-                assign(&mut families, family.prefixes, i as u8 + 1);
-            }
-            let r = routes(&families);
-            for (i, family) in FAMILIES.iter().enumerate() {
-                for prefix in family.prefixes {
-                    let last = FAMILIES[..existing].iter().rposition(|f| f.prefixes.contains(prefix));
-                    let expect = last.map_or(0, |j| j as u8 + 1);
-                    assert_eq!(r[route_in(&r, prefix)].1, expect, "{prefix:?} of family {i}");
-                }
-            }
-        }
-        assert_eq!(FAMILIES[4].name, "tile-chunks");
-    }
-
-    #[test]
-    #[should_panic(expected = "nest")]
-    fn nested_family_prefixes_are_refused() {
-        routes(&[(b"L", 1), (b"Ln", 2)]);
-    }
-
-    /// A store made before the keyspaces were split has one keyspace: it
-    /// is read and written there as before, and never split.
-    #[test]
-    fn a_store_with_one_keyspace_keeps_it() {
-        let d = tempfile::tempdir().unwrap();
-        {
-            let db = fjall::Database::builder(d.path()).open().unwrap();
-            let ks = db.keyspace(MAIN_KEYSPACE, fjall::KeyspaceCreateOptions::default).unwrap();
-            ks.insert([b'E', 0], b"old bundle").unwrap();
-            ks.insert([b'o', 0], b"old object").unwrap();
-            db.persist(fjall::PersistMode::SyncAll).unwrap();
-        }
-        {
-            let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-            assert_eq!(s.get(&[b'E', 0]).unwrap().as_deref(), Some(&b"old bundle"[..]));
-            let mut b = Batch::new();
-            b.put(vec![b'E', 1], &b"new bundle"[..]);
-            b.put(vec![b'T', 1], &b"new tile"[..]);
-            b.put(vec![b'L', b'n', 1], &b"new node"[..]);
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-            assert_eq!(s.range(b"E", b"F", 10, false).unwrap().len(), 2);
-        }
-        let by_keyspace = keyspace_contents(d.path());
-        assert_eq!(by_keyspace.len(), 1, "{by_keyspace:?}");
-        assert_eq!(by_keyspace[0].0, MAIN_KEYSPACE);
-        assert_eq!(by_keyspace[0].1.len(), 5);
-        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
-        assert_eq!(s.get(&[b'T', 1]).unwrap().as_deref(), Some(&b"new tile"[..]));
-    }
-
-    /// A reader never sees part of a batch while memtables are flushed
-    /// under it: a writer moves a record between two keys, the delete and
-    /// the put apart by a few hundred filler records, with a memtable so
-    /// small that it is flushed every batch or two; readers scan both keys.
-    #[test]
-    fn readers_see_whole_batches_while_memtables_are_flushed() {
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-        let d = tempfile::tempdir().unwrap();
-        let config = FjallConfig { max_memtable_bytes: 256 << 10, ..FjallConfig::default() };
-        let s = FjallStore::open(d.path(), &config).unwrap();
-        let mut b = Batch::new();
-        b.put(&b"move/a"[..], &b"x"[..]);
-        s.commit(&b).unwrap();
-        let (done, scans, partial) = (AtomicBool::new(false), AtomicU64::new(0), AtomicU64::new(0));
-        std::thread::scope(|scope| {
-            for _ in 0..2 {
-                scope.spawn(|| {
-                    while !done.load(Relaxed) {
-                        if s.range(b"move/", b"move0", 10, false).unwrap().len() != 1 {
-                            partial.fetch_add(1, Relaxed);
-                        }
-                        scans.fetch_add(1, Relaxed);
-                    }
-                });
-            }
-            let _stop = conformance::StopOnDrop(&done);
-            for i in 0..2000u64 {
-                let (from, to): (&[u8], &[u8]) =
-                    if i % 2 == 0 { (b"move/a", b"move/b") } else { (b"move/b", b"move/a") };
-                let mut b = Batch::new();
-                b.delete(from);
-                for j in 0..200u64 {
-                    b.put(format!("filler/{i}/{j}").into_bytes(), vec![7u8; 256]);
-                }
-                b.put(to, &b"x"[..]);
-                s.commit(&b).unwrap();
-            }
-        });
-        assert!(scans.load(Relaxed) > 1000, "too few scans to tell: {}", scans.load(Relaxed));
-        assert_eq!(partial.load(Relaxed), 0, "scans that saw part of a batch, of {}", scans.load(Relaxed));
-    }
-}
+mod tests;

@@ -204,6 +204,38 @@ pub mod conformance {
         readers_see_whole_batches(fresh().as_ref());
     }
 
+    /// [`run`] on stores on disk: `open` opens (or creates) one in the
+    /// directory it is given, a new temporary one each time.
+    #[cfg(test)]
+    pub fn run_on_disk(open: &dyn Fn(&std::path::Path) -> Box<dyn Store>) {
+        let dirs = std::cell::RefCell::new(Vec::new());
+        run(&|| {
+            let d = tempfile::tempdir().unwrap();
+            let s = open(d.path());
+            dirs.borrow_mut().push(d);
+            s
+        });
+    }
+
+    /// A flushed batch, a large value included, is read back after the
+    /// store in a new temporary directory is opened again (`open` as in
+    /// [`run_on_disk`]).
+    #[cfg(test)]
+    pub fn keeps_flushed_batches_across_reopen(open: &dyn Fn(&std::path::Path) -> Box<dyn Store>) {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let s = open(d.path());
+            let mut b = Batch::new();
+            b.put(&b"k"[..], &b"v"[..]);
+            b.put(&b"big"[..], vec![9u8; 100_000]);
+            s.commit(&b).unwrap();
+            s.flush().unwrap();
+        }
+        let s = open(d.path());
+        assert_eq!(s.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(s.get(b"big").unwrap().map(|v| v.len()), Some(100_000));
+    }
+
     /// Sets its flag when dropped, so that threads polling the flag stop
     /// even when the writer that owns this guard panics (a failed commit,
     /// say on a full disk): the test then fails with the writer's panic

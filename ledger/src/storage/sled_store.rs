@@ -96,28 +96,18 @@ mod tests {
     use super::*;
     use crate::storage::conformance;
 
+    /// Opens the sled store in `dir` with the default configuration.
+    fn open(dir: &std::path::Path) -> Box<dyn Store> {
+        Box::new(SledStore::open(dir, &SledConfig::default()).unwrap())
+    }
+
     #[test]
     fn sled_store_passes_conformance() {
-        let dirs = std::cell::RefCell::new(Vec::new());
-        conformance::run(&|| {
-            let d = tempfile::tempdir().unwrap();
-            let s = SledStore::open(d.path(), &SledConfig::default()).unwrap();
-            dirs.borrow_mut().push(d);
-            Box::new(s)
-        });
+        conformance::run_on_disk(&open);
     }
 
     #[test]
     fn sled_store_keeps_flushed_batches_across_reopen() {
-        let d = tempfile::tempdir().unwrap();
-        {
-            let s = SledStore::open(d.path(), &SledConfig::default()).unwrap();
-            let mut b = Batch::new();
-            b.put(&b"k"[..], &b"v"[..]);
-            s.commit(&b).unwrap();
-            s.flush().unwrap();
-        }
-        let s = SledStore::open(d.path(), &SledConfig::default()).unwrap();
-        assert_eq!(s.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        conformance::keeps_flushed_batches_across_reopen(&open);
     }
 }
