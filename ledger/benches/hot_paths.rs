@@ -1,6 +1,7 @@
 //! Criterion micro-benchmarks of the ingest and read hot paths: statement
 //! parsing, signature verification, EPCIS parsing, registering a batch
-//! (decide + index + append) in memory and in sled, and proof generation.
+//! (decide + index + append) in memory and in sled, proof generation, and
+//! the known-keys filter.
 //!
 //! cargo bench -p provlog-ledger --bench hot_paths
 //!
@@ -15,6 +16,7 @@ use provlog_ledger::governance::{
     Action, GovernancePayload, GovernanceSpec, KeySpec, PartnerSpec, Registry, Role, Scopes,
     GOVERNANCE_ISSUER,
 };
+use provlog_ledger::known_keys::KnownKeys;
 use provlog_ledger::log::{Log, Outcome};
 use provlog_ledger::rules::RuleSet;
 use provlog_ledger::statement::{Statement, CONTENT_TYPE_EPCIS, CONTENT_TYPE_GOVERNANCE};
@@ -239,5 +241,34 @@ fn proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, statements, register, proofs);
+/// The known-keys filter of a new log after 6M keys were added (about
+/// what 1.8M statements add), asked about keys it does not hold (most of
+/// the rules' lookups); prints its size and its rate of false "maybe"s.
+fn known_keys(c: &mut Criterion) {
+    const KEYS: u64 = 6_000_000;
+    let known = KnownKeys::with_capacity(0);
+    for i in 0..KEYS {
+        let mut k = vec![b'v'];
+        k.extend_from_slice(&i.to_be_bytes());
+        known.insert(&k);
+    }
+    let mut g = c.benchmark_group("known_keys_at_6m");
+    g.throughput(Throughput::Elements(1));
+    let (mut n, mut maybe) = (KEYS, 0u64);
+    g.bench_function("absent_key", |b| {
+        b.iter(|| {
+            n += 1;
+            maybe += u64::from(known.may_contain(b'v', &n.to_be_bytes()));
+        })
+    });
+    g.finish();
+    let asked = n - KEYS;
+    let rate = 100.0 * maybe as f64 / asked as f64;
+    eprintln!(
+        "known keys: {} MiB, false maybe {rate:.2} % of {asked} absent keys",
+        known.memory_bytes() >> 20
+    );
+}
+
+criterion_group!(benches, statements, register, proofs, known_keys);
 criterion_main!(benches);

@@ -15,11 +15,12 @@
 //! a "maybe", and the keys added meanwhile are kept for it.
 //!
 //! It is a scalable Bloom filter: a list of blocked Bloom filters (each key's
-//! bits in one 512-bit block), the first sized when the log opens, each next
-//! one twice the capacity of the one before, about 10 bits per key. Each
-//! part answers a false "maybe" for 1–2 % of absent keys, and the rates of
-//! the parts add up, so the rate grows slowly (with the logarithm of how far
-//! the log has outgrown the first part) until the next open. The hash is
+//! bits in one 512-bit block), the first sized when the log opens (for at
+//! least [`MIN_CAPACITY`] keys), each next one twice the capacity of the one
+//! before, about 10 bits per key. Each full part answers a false "maybe"
+//! for 1–2 % of absent keys, and the rates of the parts add up, so the rate
+//! grows slowly (with the logarithm of how far the log has outgrown the
+//! first part) until the next open. The hash is
 //! keyed at random per filter: nobody can choose IDs that crowd one block.
 
 use crate::state::{PREFIX_EVENT, PREFIX_OBJECT, PREFIX_STATEMENT};
@@ -29,8 +30,15 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 const BITS_PER_KEY: u64 = 10;
 const PROBES: u64 = 7;
-/// The smallest part: 262,144 keys, 320 KiB.
-const MIN_CAPACITY: u64 = 1 << 18;
+/// The smallest first part: 8,388,608 keys (those of about two million
+/// statements), 10 MiB. A log keeps growing after it opens, and every part
+/// added costs each lookup of an absent key (most of the rules' lookups)
+/// one more memory access and adds its false "maybe"s, each a store read:
+/// with 6M keys, a filter begun at 262,144 keys had five parts, took
+/// 191 ns per absent key and answered "maybe" for 4.6 % of them, against
+/// 143 ns and 0.31 % for one part of this size (`cargo bench -p
+/// provlog-ledger --bench hot_paths -- known_keys`, BENCHMARKS.md).
+const MIN_CAPACITY: u64 = 1 << 23;
 /// Records read per range call while loading.
 const SCAN_CHUNK: usize = 65_536;
 
@@ -92,7 +100,12 @@ impl Filter {
     }
 
     fn keyed(capacity: u64, keys: RandomState) -> Self {
-        Self { parts: vec![Part::new(capacity.max(MIN_CAPACITY))], keys, loading: None }
+        Self::first_part(capacity.max(MIN_CAPACITY), keys)
+    }
+
+    /// A filter whose first part holds exactly `capacity` keys.
+    fn first_part(capacity: u64, keys: RandomState) -> Self {
+        Self { parts: vec![Part::new(capacity)], keys, loading: None }
     }
 
     /// Adds every object, event and statement key in `store`.
@@ -284,10 +297,12 @@ mod tests {
 
     #[test]
     fn every_added_key_is_found_across_parts_and_few_absent_ones_are() {
-        let f = KnownKeys::with_capacity(0);
+        // A first part smaller than a log's, to reach three parts quickly.
+        let first = 1 << 18;
+        let f = KnownKeys { filter: RwLock::new(Filter::first_part(first, RandomState::new())) };
         // 2^18 and 2^19 keys fill two parts; the rest start a third (keys
         // the filter already answers "maybe" for, 1-2 %, are not counted).
-        let n = 3 * MIN_CAPACITY + 50_000;
+        let n = 3 * first + 50_000;
         for i in 0..n {
             f.insert(&object_key(i));
         }
