@@ -20,8 +20,8 @@
 //! before, about 10 bits per key. Each full part answers a false "maybe"
 //! for 1–2 % of absent keys, and the rates of the parts add up, so the rate
 //! grows slowly (with the logarithm of how far the log has outgrown the
-//! first part) until the next open. The hash is
-//! keyed at random per filter: nobody can choose IDs that crowd one block.
+//! first part) until the next open. The hash is keyed at random per
+//! filter: nobody can choose IDs that crowd one block.
 
 use crate::state::{PREFIX_EVENT, PREFIX_OBJECT, PREFIX_STATEMENT};
 use crate::storage::{prefix_end, Batch, StorageError, Store};
