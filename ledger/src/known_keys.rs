@@ -215,7 +215,8 @@ impl KnownKeys {
     /// added meanwhile are kept for then. With [`KnownKeys::scan`] on
     /// another thread, a log starts without waiting for the scan.
     pub fn loading() -> Self {
-        let mut filter = Filter::with_capacity(0);
+        // Its part is never asked or filled: the loaded filter replaces it.
+        let mut filter = Filter::first_part(0, RandomState::new());
         filter.loading = Some(Vec::new());
         Self { filter: RwLock::new(filter) }
     }
@@ -364,12 +365,14 @@ mod tests {
         let store = store_with(&[object_key(1)]);
         let f = KnownKeys::loading();
         assert!(f.read().loading.is_some());
+        assert_eq!(f.memory_bytes(), 64, "a loading filter holds one block until it is loaded");
         assert!(f.may_contain(PREFIX_OBJECT, b"never added"), "loading: everything is a maybe");
         f.insert(&object_key(2)); // added while loading, before the scan
         let loaded = f.scan(&store, 0).unwrap();
         f.insert(&object_key(3)); // added after the scan, before it is put in place
         assert!(f.finish_loading(loaded));
         assert!(f.read().loading.is_none());
+        assert_eq!(f.memory_bytes() as u64, MIN_CAPACITY * BITS_PER_KEY / 8, "a log's first part");
         for i in 1..=3 {
             assert!(f.may_contain(PREFIX_OBJECT, &object_key(i)[1..]), "key {i} lost");
         }
