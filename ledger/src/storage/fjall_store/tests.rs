@@ -83,6 +83,37 @@ fn a_new_store_keeps_the_append_only_records_in_their_own_keyspaces() {
     assert_eq!(range(b"Ln\0", b"P", 100, false), keys(&["Lo"]));
 }
 
+/// The tile chunks' tables have no filters and pin their whole index in
+/// memory ([`hits_only`]); the tiles' tables keep their filters. fjall
+/// applies the options it recorded when it created each keyspace.
+#[test]
+fn tile_chunk_tables_have_no_filters_and_a_pinned_index() {
+    use fjall::AbstractTree as _;
+    let d = tempfile::tempdir().unwrap();
+    {
+        let s = FjallStore::open(d.path(), &FjallConfig::default()).unwrap();
+        let mut b = Batch::new();
+        for i in 0..2000u64 {
+            b.put([&b"K"[..], &i.to_be_bytes()].concat(), vec![1u8; 1120]);
+            b.put([&b"T"[..], &i.to_be_bytes()].concat(), vec![2u8; 256]);
+        }
+        s.commit(&b).unwrap();
+        s.flush().unwrap();
+    }
+    let db = fjall::Database::builder(d.path()).open().unwrap();
+    let table = |name: &str| {
+        let ks = db.keyspace(name, fjall::KeyspaceCreateOptions::default).unwrap();
+        ks.rotate_memtable_and_wait().unwrap();
+        assert_eq!(ks.table_count(), 1, "{name}");
+        (ks.tree.filter_size(), ks.tree.pinned_block_index_size())
+    };
+    let (chunk_filter, chunk_index) = table("tile-chunks");
+    assert_eq!(chunk_filter, 0);
+    assert!(chunk_index > 0);
+    let (tile_filter, _) = table("tiles");
+    assert!(tile_filter > 0);
+}
+
 /// A store made before the lineage nodes had their own keyspace keeps
 /// them, old and new, in the main one, keeps its other families, and
 /// keeps the tile chunks, old and new, with the tiles.
