@@ -18,6 +18,9 @@ use std::fmt;
 /// Size in bytes of every hash in the tree.
 pub const HASH_SIZE: usize = 32;
 
+/// The length of a hash in standard base64 with padding.
+pub const BASE64_LEN: usize = 44;
+
 /// A SHA-256 hash: a leaf hash, an interior node hash or a tree root.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Hash(pub [u8; HASH_SIZE]);
@@ -32,7 +35,7 @@ impl Hash {
     pub fn from_base64(text: &str) -> Option<Hash> {
         // 32 bytes encode to exactly 44 characters; refuse anything else
         // before decoding so that hostile input costs nothing.
-        if text.len() != 44 {
+        if text.len() != BASE64_LEN {
             return None;
         }
         let bytes = BASE64.decode(text).ok()?;
@@ -42,6 +45,13 @@ impl Hash {
     /// Standard base64 with padding, as used by checkpoints and proofs.
     pub fn to_base64(&self) -> String {
         BASE64.encode(self.0)
+    }
+
+    /// [`Hash::to_base64`] into `buf`, without allocating.
+    pub fn base64_in<'a>(&self, buf: &'a mut [u8; BASE64_LEN]) -> &'a str {
+        let n = BASE64.encode_slice(self.0, buf).expect("32 bytes encode to 44");
+        debug_assert_eq!(n, BASE64_LEN);
+        std::str::from_utf8(buf).expect("base64 is ASCII")
     }
 
     /// Lower-case hexadecimal.
@@ -62,7 +72,14 @@ impl fmt::Debug for Hash {
 
 impl fmt::Display for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_base64())
+        f.write_str(self.base64_in(&mut [0; BASE64_LEN]))
+    }
+}
+
+/// A hash serializes as its base64 string, as proofs carry it in JSON.
+impl serde::Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.base64_in(&mut [0; BASE64_LEN]))
     }
 }
 
@@ -225,5 +242,20 @@ mod tests {
         assert_eq!(Hash::from_base64(&h.to_base64()), Some(h));
         assert_eq!(Hash::from_base64("AAAA"), None);
         assert_eq!(Hash::from_slice(&[0u8; 31]), None);
+    }
+
+    /// Display, serde and the allocation-free encoder all give the
+    /// standard base64 of the 32 bytes.
+    #[test]
+    fn hash_text_forms_agree() {
+        // SHA-256("") in base64, from RFC 6962's empty-tree root.
+        let empty = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+        let h = empty_root();
+        assert_eq!(h.to_base64(), empty);
+        assert_eq!(h.base64_in(&mut [0; BASE64_LEN]), empty);
+        assert_eq!(h.to_string(), empty);
+        assert_eq!(serde_json::to_string(&[h, leaf_hash(b"x")]).unwrap(), {
+            format!("[\"{empty}\",\"{}\"]", leaf_hash(b"x").to_base64())
+        });
     }
 }

@@ -36,10 +36,11 @@ use provlog_ledger::tiled_tree::TreeReader;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Everything a request handler needs. Cheap to clone.
+/// Everything a request handler needs. Cloned for every request (axum's
+/// `State`), so its fields are reference counted or small.
 #[derive(Clone)]
 pub struct App {
-    pub origin: String,
+    pub origin: Arc<str>,
     pub sequencer: Sequencer,
     pub reader: TreeReader,
     /// Read through the log's filter of known keys: most submissions are
@@ -50,7 +51,7 @@ pub struct App {
     pub address_limits: Arc<RateLimiter<IpAddr>>,
     pub metrics: Arc<Metrics>,
     /// The log's verifier key, for `/` and the OpenAPI description.
-    pub log_vkey: String,
+    pub log_vkey: Arc<str>,
 }
 
 impl App {
@@ -64,7 +65,7 @@ impl App {
     ) -> App {
         let limits = &config.limits;
         App {
-            origin: config.origin.clone(),
+            origin: config.origin.as_str().into(),
             sequencer,
             reader,
             state,
@@ -72,7 +73,7 @@ impl App {
             partner_limits: Arc::new(RateLimiter::new(limits.per_partner_per_s, limits.per_partner_burst)),
             address_limits: Arc::new(RateLimiter::new(limits.per_address_per_s, limits.per_address_burst)),
             metrics,
-            log_vkey,
+            log_vkey: log_vkey.into(),
         }
     }
 
