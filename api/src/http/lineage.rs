@@ -23,6 +23,7 @@ use base64::Engine as _;
 use provlog_ledger::epcis::time::parse_date_time;
 use provlog_ledger::lineage::{self, Answer, Direction, Limits, Lineage, LineageError, View};
 use provlog_ledger::tiled_tree::TreeReader;
+use provlog_ledger::tree::Hash;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -58,7 +59,7 @@ struct ProvenEntry {
     entry: String,
     /// RFC 6962 inclusion proof at the checkpoint's size, leaf sibling
     /// first, each hash standard base64.
-    proof: Vec<String>,
+    proof: Vec<Hash>,
 }
 
 #[derive(Serialize)]
@@ -136,11 +137,7 @@ fn prove(reader: &TreeReader, query: &lineage::Query) -> Result<(Answer, Vec<Pro
         .map(|index| {
             let entry = reader.entry(index).map_err(|e| internal(&e))?;
             let proof = reader.prove_inclusion(index, query.tree_size).map_err(|e| internal(&e))?;
-            Ok(ProvenEntry {
-                index,
-                entry: BASE64.encode(entry),
-                proof: proof.iter().map(|h| h.to_base64()).collect(),
-            })
+            Ok(ProvenEntry { index, entry: BASE64.encode(entry), proof })
         })
         .collect::<Result<Vec<_>, Problem>>()?;
     Ok((answer, entries))
