@@ -390,7 +390,7 @@ pub fn verifying_key(bytes: &[u8]) -> Result<VerifyingKey, CoseError> {
 /// [`CoseError::WeakKey`], or [`CoseError::InvalidKey`] for a
 /// non-canonical encoding.
 pub fn check_verifying_key(key: &VerifyingKey) -> Result<(), CoseError> {
-    if key.is_weak() {
+    if crate::eddsa::is_weak(key) {
         return Err(CoseError::WeakKey);
     }
     if !canonical_y(key.as_bytes()) {

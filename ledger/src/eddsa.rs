@@ -20,6 +20,13 @@
 //! [`verify_strict`] checks 1, 3 and then the small orders of `R` and
 //! `A`, and accepts exactly what `verify_strict` accepts.
 //!
+//! Whether `A` is of small order is also a byte comparison
+//! ([`is_weak`]): a key's bytes decode to a point of small order exactly
+//! when they are one of the fourteen encodings of those eight points
+//! (see [`SMALL_ORDER_KEYS`]). Multiplying `A` by the cofactor, as
+//! `VerifyingKey::is_weak` does, cost about 1 µs, and the COSE layer
+//! asked it three times per signature.
+//!
 //! Encoding `R'` for check 3 takes a field inversion, another tenth of a
 //! verification. [`verify_strict_batch`] answers for many signatures at
 //! once, each exactly as [`verify_strict`] does, and encodes their computed
@@ -49,6 +56,46 @@ pub const SIGNATURE_SIZE: usize = 64;
 /// The canonical encodings of the eight points of small order.
 static SMALL_ORDER: LazyLock<[[u8; 32]; 8]> =
     LazyLock::new(|| EIGHT_TORSION.map(|p| p.compress().to_bytes()));
+
+/// Every 32-byte string that decodes to a point of small order: each of
+/// the eight canonical encodings, with either sign bit, and `y + p` for
+/// the two of them whose `y` is below 19 (0 and 1), with either sign bit.
+/// Decoding reads the low 255 bits as `y` and reduces it modulo `p`, so
+/// `y` and `y + p` (when below 2^255) decode alike; and it takes `x = 0`
+/// whatever the sign bit says. For the points with `x != 0` the other sign
+/// bit encodes the negated point, of small order too. That makes 8
+/// canonical encodings, 2 with the sign bit of `x = 0` set, and 2 times 2
+/// for `y + p`: fourteen, as the tests check against ed25519-dalek.
+static SMALL_ORDER_KEYS: LazyLock<Vec<[u8; 32]>> = LazyLock::new(|| {
+    let mut all: Vec<[u8; 32]> = Vec::new();
+    for canonical in SMALL_ORDER.iter() {
+        let mut ys = vec![*canonical];
+        if canonical[1..].iter().all(|&b| b == 0) && canonical[0] < 19 {
+            // y + p = y + 2^255 - 19: 0xed + y, then 30 bytes 0xff, 0x7f.
+            let mut plus_p = [0xff; 32];
+            plus_p[0] = 0xed + canonical[0];
+            plus_p[31] = 0x7f;
+            ys.push(plus_p);
+        }
+        for y in ys {
+            for sign in [0, 0x80] {
+                let mut encoding = y;
+                encoding[31] = (y[31] & 0x7f) | sign;
+                if !all.contains(&encoding) {
+                    all.push(encoding);
+                }
+            }
+        }
+    }
+    all
+});
+
+/// Whether `key` is of small order, as `VerifyingKey::is_weak` answers,
+/// by comparing its bytes with [`SMALL_ORDER_KEYS`] (see the module
+/// documentation).
+pub fn is_weak(key: &VerifyingKey) -> bool {
+    SMALL_ORDER_KEYS.contains(key.as_bytes())
+}
 
 /// Whether `signature` is a valid signature of `message` by `key` under
 /// ed25519-dalek's `verify_strict` rules (see the module documentation).
@@ -99,7 +146,7 @@ impl Check<'_> {
     /// check 2: neither `R` nor `A` of small order.
     fn accepts(&self, computed: &[u8; 32]) -> bool {
         let r = &self.signature[..32];
-        computed == r && !SMALL_ORDER.iter().any(|t| t == r) && !self.key.to_edwards().is_small_order()
+        computed == r && !SMALL_ORDER.iter().any(|t| t == r) && !is_weak(self.key)
     }
 }
 
@@ -302,7 +349,43 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_small_order_encodings_are_exactly_the_keys_dalek_calls_weak() {
+        assert_eq!(SMALL_ORDER_KEYS.len(), 14);
+        for bytes in SMALL_ORDER_KEYS.iter() {
+            let key = VerifyingKey::from_bytes(bytes).expect("decodes");
+            assert!(key.is_weak() && is_weak(&key), "{bytes:02x?}");
+        }
+        // Every string a byte away from one of them, and every string
+        // whose y is a small-order point's y plus a multiple of p other
+        // than those listed: none decodes to a point of small order
+        // unless it is listed.
+        for bytes in SMALL_ORDER_KEYS.iter() {
+            for at in 0..32 {
+                for bit in 0..8 {
+                    let mut near = *bytes;
+                    near[at] ^= 1 << bit;
+                    if let Ok(key) = VerifyingKey::from_bytes(&near) {
+                        assert_eq!(is_weak(&key), key.is_weak(), "{near:02x?}");
+                    }
+                }
+            }
+        }
+        // A sound key and a key with a torsion component are not weak.
+        let sound = SigningKey::from_bytes(&[5; 32]).verifying_key();
+        assert!(!is_weak(&sound) && !sound.is_weak());
+        let mixed = key_with_torsion(scalar(4), 3);
+        assert!(!is_weak(&mixed) && !mixed.is_weak());
+    }
+
     proptest! {
+        #[test]
+        fn is_weak_agrees_with_dalek(bytes in any::<[u8; 32]>()) {
+            if let Ok(key) = VerifyingKey::from_bytes(&bytes) {
+                prop_assert_eq!(is_weak(&key), key.is_weak());
+            }
+        }
+
         #[test]
         fn agrees_with_verify_strict_on_mutated_signatures(
             seed in any::<[u8; 32]>(),
