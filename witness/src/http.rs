@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use provlog_ledger::storage::StorageError;
 use provlog_ledger::witness_protocol::{
@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::ServiceExt as _;
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -216,10 +217,65 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// The first bytes of every HTTP/2 connection (RFC 9113, section 3.4).
+const HTTP2_PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The streams one HTTP/2 connection may have open at once (its
+/// `SETTINGS_MAX_CONCURRENT_STREAMS`); a client wanting more opens more
+/// connections, each under `max_connections`, and [`serve`] handles at
+/// most `max_connections` requests at once over all of them.
+pub const HTTP2_MAX_STREAMS: u32 = 256;
+
+/// The largest header block an HTTP/2 request may carry, decoded
+/// (`SETTINGS_MAX_HEADER_LIST_SIZE`): HTTP/1.1 requests get hyper's
+/// default of 100 headers in a buffer of about 400 KiB; no provlog request
+/// needs more than a few hundred bytes of headers.
+pub const HTTP2_MAX_HEADER_LIST: u32 = 16 << 10;
+
+/// How often an idle HTTP/2 connection is pinged, and how long the answer
+/// may take before the connection is closed: a peer that vanished does not
+/// keep its connection (and its place under `max_connections`).
+const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which protocol a new connection speaks, from its first bytes, without
+/// consuming them: `Some(true)` for the HTTP/2 preface ("prior knowledge",
+/// RFC 9113 section 3.3, as clients of a cleartext port send it),
+/// `Some(false)` for anything else (an HTTP/1.1 request line), `None` if
+/// the client closed or sent too little within `wait`.
+async fn opens_http2(stream: &tokio::net::TcpStream, wait: Duration) -> Option<bool> {
+    let look = async {
+        let mut first = [0u8; HTTP2_PREFACE.len()];
+        loop {
+            let n = stream.peek(&mut first).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            if !HTTP2_PREFACE.starts_with(&first[..n]) {
+                return Some(false);
+            }
+            if n == HTTP2_PREFACE.len() {
+                return Some(true);
+            }
+            // Part of the preface so far. `peek` answers at once while any
+            // byte is unread, so wait a little before looking again (real
+            // clients send the preface in one segment).
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(wait, look).await.ok().flatten()
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then waits up to
 /// five seconds for open connections. Each connection is HTTP/1.1 with
-/// keep-alive; a client that does not send its headers within the header
-/// read timeout is disconnected; at most `max_connections` are open at once.
+/// keep-alive, or HTTP/2 over cleartext when it opens with the HTTP/2
+/// preface (at most [`HTTP2_MAX_STREAMS`] requests at once on it, headers
+/// bounded by [`HTTP2_MAX_HEADER_LIST`], pinged while idle); a client that
+/// does not send its headers (HTTP/1.1) or its preface (HTTP/2) within the
+/// header read timeout is disconnected; at most `max_connections` are open
+/// at once, and at most `max_connections` requests are handled at once over
+/// all of them (the others wait, their bodies unread; HTTP/2's flow control
+/// holds what a connection may send ahead to hyper's window of 1 MiB).
 ///
 /// # Errors
 /// Never returns an error today; accept failures (e.g. out of descriptors)
@@ -231,6 +287,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let connections = Arc::new(Semaphore::new(config.max_connections));
+    // Requests being handled, over all connections: as many as there may
+    // be connections, so that HTTP/1.1 (one request at a time on each)
+    // never waits here, and HTTP/2's streams do not multiply the work in
+    // hand beyond what HTTP/1.1 allows.
+    let requests = Arc::new(Semaphore::new(config.max_connections));
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -249,21 +310,42 @@ pub async fn serve(
             },
         };
         // Handlers may read the peer address (rate limits) as
-        // `Extension<ConnectInfo<SocketAddr>>`.
-        let service = TowerToHyperService::new(router.clone().map_request(
-            move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                req
-            },
-        ));
+        // `Extension<ConnectInfo<SocketAddr>>`. A request waits for one of
+        // `requests`' permits before its handler runs.
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new()
+                .layer(GlobalConcurrencyLimitLayer::with_semaphore(requests.clone()))
+                .service(router.clone().map_request(
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        req
+                    },
+                )),
+        );
         let header_read_timeout = config.header_read_timeout;
         tokio::spawn(async move {
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(header_read_timeout)
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(e) = conn.await {
+            let ended = match opens_http2(&stream, header_read_timeout).await {
+                None => Ok(()),
+                Some(false) => {
+                    hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(header_read_timeout)
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Some(true) => {
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .timer(TokioTimer::new())
+                        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+                        .max_header_list_size(HTTP2_MAX_HEADER_LIST)
+                        .keep_alive_interval(HTTP2_PING_INTERVAL)
+                        .keep_alive_timeout(HTTP2_PING_TIMEOUT)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
             }
             drop(permit);
@@ -278,6 +360,128 @@ pub async fn serve(
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// Serves `router` on a loopback port with a header read timeout of
+    /// 300 ms and at most 8 connections.
+    async fn serve_on_loopback(router: Router) -> std::net::SocketAddr {
+        let listener = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = HttpConfig {
+            header_read_timeout: Duration::from_millis(300),
+            body_read_timeout: Duration::from_secs(5),
+            max_connections: 8,
+            max_concurrent_requests: 64,
+        };
+        tokio::spawn(serve(listener, router, config, std::future::pending()));
+        addr
+    }
+
+    /// A server answering `GET /` with "hello" and the HTTP version it was
+    /// asked in.
+    async fn hello_server() -> std::net::SocketAddr {
+        serve_on_loopback(
+            Router::new().route("/", get(|req: Request| async move { format!("hello {:?}", req.version()) })),
+        )
+        .await
+    }
+
+    type Empty = http_body_util::Empty<hyper::body::Bytes>;
+
+    async fn body_text(response: hyper::Response<hyper::body::Incoming>) -> String {
+        String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
+    /// `n` requests for `GET /` sent at once on one HTTP/2 connection, each
+    /// answering its response's version and text.
+    fn get_at_once(
+        sender: &hyper::client::conn::http2::SendRequest<Empty>,
+        addr: std::net::SocketAddr,
+        n: usize,
+    ) -> tokio::task::JoinSet<(hyper::Version, String)> {
+        let mut requests = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let mut sender = sender.clone();
+            requests.spawn(async move {
+                sender.ready().await.unwrap();
+                let request = hyper::Request::get(format!("http://{addr}/")).body(Empty::new()).unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                (response.version(), body_text(response).await)
+            });
+        }
+        requests
+    }
+
+    #[tokio::test]
+    async fn one_port_speaks_http2_with_prior_knowledge_and_http1() {
+        let addr = hello_server().await;
+        // HTTP/2: many requests at once on one connection, under the
+        // stream limit the server announces.
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
+        tokio::pin!(connection);
+        let texts = tokio::select! {
+            texts = get_at_once(&sender, addr, 300).join_all() => texts,
+            ended = connection.as_mut() => panic!("the connection ended: {ended:?}"),
+        };
+        assert_eq!(texts, vec![(hyper::Version::HTTP_2, "hello HTTP/2.0".to_owned()); 300]);
+        assert_eq!(connection.current_max_send_streams(), HTTP2_MAX_STREAMS as usize);
+        // HTTP/1.1 on the same port.
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        let request = hyper::Request::get("/").header("host", addr.to_string()).body(Empty::new()).unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.version(), hyper::Version::HTTP_11);
+        assert_eq!(body_text(response).await, "hello HTTP/1.1");
+    }
+
+    #[tokio::test]
+    async fn http2_streams_do_not_raise_the_requests_handled_at_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        // Each request is handled for 20 ms; the most at once is kept.
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (n, m) = (now.clone(), most.clone());
+        let router = Router::new().route(
+            "/",
+            get(move || async move {
+                m.fetch_max(n.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                n.fetch_sub(1, Ordering::SeqCst);
+                "done"
+            }),
+        );
+        let addr = serve_on_loopback(router).await;
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(connection);
+        let texts = get_at_once(&sender, addr, 100).join_all().await;
+        assert_eq!(texts, vec![(hyper::Version::HTTP_2, "done".to_owned()); 100]);
+        // 100 streams were open at once on the connection; at most 8
+        // requests (max_connections) were handled at once.
+        let most = most.load(Ordering::SeqCst);
+        assert!((2..=8).contains(&most), "{most} requests handled at once");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stalls_before_its_first_request_is_disconnected() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let addr = hello_server().await;
+        // Nothing at all, part of the HTTP/2 preface, part of an HTTP/1.1
+        // request line: each connection is closed after the header read
+        // timeout (300 ms), well before 5 s.
+        for first in [&b""[..], &HTTP2_PREFACE[..10], b"GET / HT"] {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(first).await.unwrap();
+            let start = std::time::Instant::now();
+            let mut rest = Vec::new();
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
+            assert!(read.is_ok(), "still open after 5 s, having sent {first:?}");
+            assert!(start.elapsed() >= Duration::from_millis(250), "closed too early: {:?}", start.elapsed());
+        }
+    }
 
     /// More connections than tokio's default backlog of 1024 complete their
     /// handshake while nobody accepts (with tokio's `bind`, the 1026th

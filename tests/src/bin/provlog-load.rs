@@ -23,8 +23,15 @@
 //! statements_per_s=… p99_ms=… verify_ratio=… verify_2core_fraction=… …
 //! ```
 //!
+//! With `--http2 N` and K = 1, the C clients share N HTTP/2 connections
+//! (cleartext, prior knowledge), their requests multiplexed as streams,
+//! instead of holding one HTTP/1.1 connection each. Still one statement per
+//! request, each with its own receipt; what changes is the transport, and
+//! with it the system calls per request on both sides.
+//!
 //! usage: provlog-load [--statements N] [--duration S] [--partners N] [--concurrency C]
 //!                     [--per-request K] [--engine sled|fjall] [--batch-age-ms MS]
+//!                     [--http2 N]
 
 use provlog_ledger::cbor::{self, Value};
 use provlog_ledger::governance::Action;
@@ -44,6 +51,9 @@ struct Args {
     per_request: usize,
     engine: &'static str,
     batch_age_ms: u64,
+    /// HTTP/2 connections shared by the one-statement clients (0: one
+    /// HTTP/1.1 connection per client).
+    http2: usize,
 }
 
 fn parse_args() -> Args {
@@ -76,6 +86,7 @@ fn parse_args() -> Args {
             Some(other) => panic!("unknown engine {other}"),
         },
         batch_age_ms: num("--batch-age-ms", 5),
+        http2: num("--http2", 0) as usize,
     }
 }
 
@@ -92,9 +103,18 @@ fn status_mib(pid: u32, field: &str) -> u64 {
 fn main() {
     let args = parse_args();
     eprintln!(
-        "provlog-load: {} statements, {} partners, concurrency {}, {} per request, engine {}",
-        args.statements, args.partners, args.concurrency, args.per_request, args.engine
+        "provlog-load: {} statements, {} partners, concurrency {}, {} per request, engine {}, {}",
+        args.statements,
+        args.partners,
+        args.concurrency,
+        args.per_request,
+        args.engine,
+        match args.http2 {
+            0 => "HTTP/1.1".to_owned(),
+            n => format!("HTTP/2 over {n} connections"),
+        }
     );
+    assert!(args.http2 == 0 || args.per_request == 1, "--http2 is for one statement per request");
     let tuning = Tuning {
         sync_wait_ms: 30_000,
         max_batch_age_ms: args.batch_age_ms,
@@ -166,8 +186,14 @@ fn main() {
     let (k, deadline) = (args.per_request, start + args.duration);
     let client = http_client(args.concurrency);
     runtime.block_on(async {
+        let mut shared = Vec::new();
+        for _ in 0..args.http2 {
+            let mut connection = Connection::new(&url_one, true);
+            connection.sender().await.expect("an HTTP/2 connection");
+            shared.push(connection);
+        }
         let mut workers = tokio::task::JoinSet::new();
-        for _ in 0..args.concurrency {
+        for n in 0..args.concurrency {
             let (statements, next, accepted, rejected, failed, latencies) = (
                 statements.clone(),
                 next.clone(),
@@ -177,7 +203,10 @@ fn main() {
                 latencies.clone(),
             );
             let (client, url_batch) = (client.clone(), url_batch.clone());
-            let mut connection = Connection::new(&url_one);
+            let mut connection = match shared.get(n % shared.len().max(1)) {
+                Some(one) => one.share(),
+                None => Connection::new(&url_one, false),
+            };
             workers.spawn(async move {
                 let mut mine = Vec::new();
                 while Instant::now() < deadline {
@@ -317,37 +346,93 @@ fn http_client(connections: usize) -> reqwest::Client {
 /// The body of a one-statement request.
 type Body = http_body_util::Full<hyper::body::Bytes>;
 
+/// A request sender of either protocol.
+enum Sender {
+    Http1(hyper::client::conn::http1::SendRequest<Body>),
+    Http2(hyper::client::conn::http2::SendRequest<Body>),
+}
+
+impl Sender {
+    fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+
+    async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    async fn try_send_request(
+        &mut self,
+        request: hyper::Request<Body>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, hyper::client::conn::TrySendError<hyper::Request<Body>>>
+    {
+        match self {
+            Sender::Http1(s) => s.try_send_request(request).await,
+            Sender::Http2(s) => s.try_send_request(request).await,
+        }
+    }
+}
+
 /// One client of the one-statement-per-request load: a kept-alive HTTP/1.1
-/// connection on hyper directly, opened again if the server closes it.
-/// (reqwest's pool, URL handling and redirect and timeout layers took
-/// about 0.33 of a core at 12–13k requests/s on the same 2 cores as the
-/// server; see BENCHMARKS.md, "Ingest".)
+/// connection on hyper directly, or its share of an HTTP/2 connection
+/// ([`Connection::share`]), opened again if the server closes it. (reqwest's
+/// pool, URL handling and redirect and timeout layers took about 0.33 of a
+/// core at 12–13k requests/s on the same 2 cores as the server; see
+/// BENCHMARKS.md, "Ingest".)
 struct Connection {
     /// `host:port` of the server.
     authority: String,
     path: String,
-    sender: Option<hyper::client::conn::http1::SendRequest<Body>>,
+    http2: bool,
+    sender: Option<Sender>,
 }
 
 impl Connection {
     /// A client of `url` (`http://host:port/path`); connects on first use.
-    fn new(url: &str) -> Self {
+    fn new(url: &str, http2: bool) -> Self {
         let rest = url.strip_prefix("http://").expect("an http:// URL");
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        Self { authority: authority.into(), path: path.into(), sender: None }
+        Self { authority: authority.into(), path: path.into(), http2, sender: None }
+    }
+
+    /// Another client of the same HTTP/2 connection (for HTTP/1.1, a client
+    /// that connects on first use: an HTTP/1.1 connection is not shared).
+    fn share(&self) -> Self {
+        let sender = match &self.sender {
+            Some(Sender::Http2(s)) => Some(Sender::Http2(s.clone())),
+            _ => None,
+        };
+        Self { authority: self.authority.clone(), path: self.path.clone(), http2: self.http2, sender }
     }
 
     /// The connection's request sender, connecting if there is none or the
-    /// server closed it.
-    async fn sender(&mut self) -> Result<&mut hyper::client::conn::http1::SendRequest<Body>, String> {
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+    /// server closed it (a client of a shared HTTP/2 connection then opens
+    /// its own).
+    async fn sender(&mut self) -> Result<&mut Sender, String> {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        if self.sender.as_ref().is_none_or(Sender::is_closed) {
             let stream = tokio::net::TcpStream::connect(&self.authority).await.map_err(|e| e.to_string())?;
             stream.set_nodelay(true).map_err(|e| e.to_string())?;
-            let (sender, connection) =
-                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            let sender = if self.http2 {
+                let (sender, connection) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                tokio::spawn(connection);
+                Sender::Http2(sender)
+            } else {
+                let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
                     .await
                     .map_err(|e| e.to_string())?;
-            tokio::spawn(connection);
+                tokio::spawn(connection);
+                Sender::Http1(sender)
+            };
             self.sender = Some(sender);
         }
         let sender = self.sender.as_mut().expect("connected");
@@ -358,8 +443,14 @@ impl Connection {
     /// Posts `statement` and reads the whole answer.
     async fn post(&mut self, statement: &[u8]) -> Result<(u16, hyper::body::Bytes), String> {
         use http_body_util::BodyExt as _;
-        let request = hyper::Request::post(&self.path)
-            .header("host", &self.authority)
+        // HTTP/2 carries the scheme and authority in the request's URI
+        // (its :scheme and :authority), HTTP/1.1 in the Host header.
+        let request = if self.http2 {
+            hyper::Request::post(format!("http://{}{}", self.authority, self.path))
+        } else {
+            hyper::Request::post(&self.path).header("host", &self.authority)
+        };
+        let request = request
             .header("content-type", "application/cose")
             .body(Body::new(hyper::body::Bytes::copy_from_slice(statement)))
             .map_err(|e| e.to_string())?;
