@@ -356,10 +356,8 @@ mod tests {
             let key = VerifyingKey::from_bytes(bytes).expect("decodes");
             assert!(key.is_weak() && is_weak(&key), "{bytes:02x?}");
         }
-        // Every string a byte away from one of them, and every string
-        // whose y is a small-order point's y plus a multiple of p other
-        // than those listed: none decodes to a point of small order
-        // unless it is listed.
+        // Every string one bit away from one of them (the other sign bit
+        // among them, and many sound points) gets dalek's answer.
         for bytes in SMALL_ORDER_KEYS.iter() {
             for at in 0..32 {
                 for bit in 0..8 {

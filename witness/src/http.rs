@@ -246,6 +246,7 @@ const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 async fn opens_http2(stream: &tokio::net::TcpStream, wait: Duration) -> Option<bool> {
     let look = async {
         let mut first = [0u8; HTTP2_PREFACE.len()];
+        let mut pause = Duration::from_millis(5);
         loop {
             let n = stream.peek(&mut first).await.ok()?;
             if n == 0 {
@@ -258,24 +259,125 @@ async fn opens_http2(stream: &tokio::net::TcpStream, wait: Duration) -> Option<b
                 return Some(true);
             }
             // Part of the preface so far. `peek` answers at once while any
-            // byte is unread, so wait a little before looking again (real
-            // clients send the preface in one segment).
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            // byte is unread, so wait before looking again, longer each
+            // time: real clients send the preface in one segment, and one
+            // that stalls inside it costs a few wake-ups, not one every 5 ms.
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
         }
     };
     tokio::time::timeout(wait, look).await.ok().flatten()
+}
+
+/// The requests in hand on one HTTP/2 connection, and when the last one
+/// ended: HTTP/1.1's header read timeout closes a connection left idle,
+/// and [`serve_http2`] does the same for HTTP/2 with this.
+struct Activity {
+    since: tokio::time::Instant,
+    open: std::sync::atomic::AtomicUsize,
+    /// Milliseconds from `since` to the end of the last request.
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+/// Counts one request from when hyper hands it over until its response
+/// (head) is ready.
+struct InHand(Arc<Activity>);
+
+impl Activity {
+    fn begin(self: &Arc<Self>) -> InHand {
+        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        InHand(self.clone())
+    }
+
+    /// When the connection will have been idle for `idle`, if no request
+    /// is in hand now.
+    fn idle_at(&self, idle: Duration) -> Option<tokio::time::Instant> {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.open.load(SeqCst) == 0)
+            .then(|| self.since + Duration::from_millis(self.last_ms.load(SeqCst)) + idle)
+    }
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let ms = u64::try_from(self.0.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_ms.store(ms, SeqCst);
+        self.0.open.fetch_sub(1, SeqCst);
+    }
+}
+
+/// Serves one connection that opened with the HTTP/2 preface, and closes
+/// it gracefully (GOAWAY, letting open streams finish) once it has had no
+/// request in hand for `idle`: as HTTP/1.1's header read timeout closes an
+/// idle kept-alive connection, so that an idle HTTP/2 client does not keep
+/// its place under `max_connections` (answering pings costs it nothing).
+async fn serve_http2<S>(stream: tokio::net::TcpStream, service: S, idle: Duration) -> hyper::Result<()>
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<axum::body::Body>,
+            Error = std::convert::Infallible,
+        > + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let activity = Arc::new(Activity {
+        since: tokio::time::Instant::now(),
+        open: std::sync::atomic::AtomicUsize::new(0),
+        last_ms: std::sync::atomic::AtomicU64::new(0),
+    });
+    let counted = activity.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let in_hand = counted.begin();
+        let answer = service.call(req);
+        async move {
+            let answer = answer.await;
+            drop(in_hand);
+            answer
+        }
+    });
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+        .max_header_list_size(HTTP2_MAX_HEADER_LIST)
+        .keep_alive_interval(HTTP2_PING_INTERVAL)
+        .keep_alive_timeout(HTTP2_PING_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(connection);
+    loop {
+        // Look again when the connection would have been idle long
+        // enough, or after `idle` while requests are in hand.
+        let look = activity.idle_at(idle).unwrap_or_else(|| tokio::time::Instant::now() + idle);
+        tokio::select! {
+            ended = connection.as_mut() => return ended,
+            () = tokio::time::sleep_until(look) => {
+                if activity.idle_at(idle).is_some_and(|at| at <= tokio::time::Instant::now()) {
+                    connection.as_mut().graceful_shutdown();
+                    return connection.await;
+                }
+            }
+        }
+    }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then waits up to
 /// five seconds for open connections. Each connection is HTTP/1.1 with
 /// keep-alive, or HTTP/2 over cleartext when it opens with the HTTP/2
 /// preface (at most [`HTTP2_MAX_STREAMS`] requests at once on it, headers
-/// bounded by [`HTTP2_MAX_HEADER_LIST`], pinged while idle); a client that
-/// does not send its headers (HTTP/1.1) or its preface (HTTP/2) within the
-/// header read timeout is disconnected; at most `max_connections` are open
-/// at once, and at most `max_connections` requests are handled at once over
-/// all of them (the others wait, their bodies unread; HTTP/2's flow control
-/// holds what a connection may send ahead to hyper's window of 1 MiB).
+/// bounded by [`HTTP2_MAX_HEADER_LIST`], pinged while idle). A client that
+/// does not send its first bytes (an HTTP/1.1 request line or the HTTP/2
+/// preface) within the header read timeout is disconnected, and so is one
+/// that then takes as long again for its HTTP/1.1 headers; a connection
+/// with no request in hand for that long is closed (HTTP/1.1: hyper's
+/// header read timeout, which covers idle kept-alive connections;
+/// HTTP/2: [`serve_http2`]). At most `max_connections` connections are
+/// open at once, and at most `max_connections` requests are handled at
+/// once over all of them: more wait, their bodies unread (HTTP/2's flow
+/// control holds what a connection may send ahead to hyper's window of
+/// 1 MiB). With HTTP/1.1 alone, which carries one request at a time per
+/// connection, no request ever waits for that.
 ///
 /// # Errors
 /// Never returns an error today; accept failures (e.g. out of descriptors)
@@ -288,9 +390,9 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let connections = Arc::new(Semaphore::new(config.max_connections));
     // Requests being handled, over all connections: as many as there may
-    // be connections, so that HTTP/1.1 (one request at a time on each)
-    // never waits here, and HTTP/2's streams do not multiply the work in
-    // hand beyond what HTTP/1.1 allows.
+    // be connections, so that HTTP/2's streams do not multiply the work in
+    // hand beyond what HTTP/1.1 allows (with HTTP/1.1 alone, one request
+    // at a time per connection, none waits here).
     let requests = Arc::new(Semaphore::new(config.max_connections));
     tokio::pin!(shutdown);
     loop {
@@ -334,16 +436,7 @@ pub async fn serve(
                         .serve_connection(TokioIo::new(stream), service)
                         .await
                 }
-                Some(true) => {
-                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .timer(TokioTimer::new())
-                        .max_concurrent_streams(HTTP2_MAX_STREAMS)
-                        .max_header_list_size(HTTP2_MAX_HEADER_LIST)
-                        .keep_alive_interval(HTTP2_PING_INTERVAL)
-                        .keep_alive_timeout(HTTP2_PING_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                }
+                Some(true) => serve_http2(stream, service, header_read_timeout).await,
             };
             if let Err(e) = ended {
                 tracing::debug!("connection ended: {e}");
@@ -463,6 +556,37 @@ mod tests {
         // requests (max_connections) were handled at once.
         let most = most.load(Ordering::SeqCst);
         assert!((2..=8).contains(&most), "{most} requests handled at once");
+    }
+
+    #[tokio::test]
+    async fn an_idle_http2_connection_is_closed_but_not_while_a_request_is_in_hand() {
+        // The header read timeout is 300 ms; `/slow` takes 800 ms.
+        let router = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                "slow"
+            }),
+        );
+        let addr = serve_on_loopback(router).await;
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
+        let mut connection = tokio::spawn(connection);
+        let slow = |mut sender: hyper::client::conn::http2::SendRequest<Empty>| async move {
+            sender.ready().await.unwrap();
+            let request = hyper::Request::get(format!("http://{addr}/slow")).body(Empty::new()).unwrap();
+            body_text(sender.send_request(request).await.unwrap()).await
+        };
+        // A request in hand for longer than the idle time, then another at
+        // once: the connection was not closed meanwhile.
+        assert_eq!(slow(sender.clone()).await, "slow");
+        assert_eq!(slow(sender.clone()).await, "slow");
+        // Then idle: closed (GOAWAY) after about 300 ms, not before 250.
+        let idle = std::time::Instant::now();
+        assert!(tokio::time::timeout(Duration::from_millis(250), &mut connection).await.is_err());
+        let ended = tokio::time::timeout(Duration::from_secs(5), &mut connection).await;
+        assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?} after {:?}", idle.elapsed());
     }
 
     #[tokio::test]

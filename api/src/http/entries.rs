@@ -40,7 +40,9 @@ const DRAIN_MAX: u64 = 1 << 20;
 
 /// Reads a request body of at most `limit` bytes, all of it within the
 /// configured body read timeout (`http.body_read_timeout_ms`), counted from
-/// the end of the headers.
+/// when the handler starts: at the end of the headers, or later if the
+/// request waited because `http.max_connections` requests were in hand
+/// (`provlog_witness::http::serve`).
 ///
 /// # Errors
 /// 413 `request.body-too-large` (also for a declared `Content-Length` over

@@ -270,6 +270,13 @@ fn main() {
     println!("accepted {accepted} statements in {wall:.1}s: {rate:.0} statements/s (durable, 2-of-2 witnessed receipts)");
     println!("latency submission->receipt: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
     println!("rejected {}, failed {}", rejected.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
+    if k == 1 {
+        println!(
+            "one-statement connections opened: {} ({})",
+            CONNECTIONS_OPENED.load(Ordering::Relaxed),
+            if args.http2 > 0 { "HTTP/2" } else { "HTTP/1.1" }
+        );
+    }
     for f in FAILURES.lock().unwrap().iter() {
         println!("  failure: {f}");
     }
@@ -345,6 +352,11 @@ fn http_client(connections: usize) -> reqwest::Client {
 
 /// The body of a one-statement request.
 type Body = http_body_util::Full<hyper::body::Bytes>;
+
+/// Connections the one-statement clients opened, reconnections included
+/// (with `--http2 N`, N unless a shared connection failed and its clients
+/// opened their own).
+static CONNECTIONS_OPENED: AtomicUsize = AtomicUsize::new(0);
 
 /// A request sender of either protocol.
 enum Sender {
@@ -434,6 +446,7 @@ impl Connection {
                 Sender::Http1(sender)
             };
             self.sender = Some(sender);
+            CONNECTIONS_OPENED.fetch_add(1, Ordering::Relaxed);
         }
         let sender = self.sender.as_mut().expect("connected");
         sender.ready().await.map_err(|e| e.to_string())?;
