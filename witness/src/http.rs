@@ -270,14 +270,10 @@ async fn opens_http2(stream: &tokio::net::TcpStream, wait: Duration) -> Option<b
 }
 
 /// The requests in hand on one HTTP/2 connection, and when the last one
-/// ended: HTTP/1.1's header read timeout closes a connection left idle,
-/// and [`serve_http2`] does the same for HTTP/2 with this.
-struct Activity {
-    since: tokio::time::Instant,
-    open: std::sync::atomic::AtomicUsize,
-    /// Milliseconds from `since` to the end of the last request.
-    last_ms: std::sync::atomic::AtomicU64,
-}
+/// ended (or the connection began): HTTP/1.1's header read timeout closes
+/// a connection left idle, and [`serve_http2`] does the same for HTTP/2
+/// with this.
+struct Activity(std::sync::Mutex<(usize, tokio::time::Instant)>);
 
 /// Counts one request from when hyper hands it over until its response
 /// (head) is ready.
@@ -285,25 +281,22 @@ struct InHand(Arc<Activity>);
 
 impl Activity {
     fn begin(self: &Arc<Self>) -> InHand {
-        self.open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.lock().expect("lock").0 += 1;
         InHand(self.clone())
     }
 
     /// When the connection will have been idle for `idle`, if no request
     /// is in hand now.
     fn idle_at(&self, idle: Duration) -> Option<tokio::time::Instant> {
-        use std::sync::atomic::Ordering::SeqCst;
-        (self.open.load(SeqCst) == 0)
-            .then(|| self.since + Duration::from_millis(self.last_ms.load(SeqCst)) + idle)
+        let (open, last) = *self.0.lock().expect("lock");
+        (open == 0).then(|| last + idle)
     }
 }
 
 impl Drop for InHand {
     fn drop(&mut self) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let ms = u64::try_from(self.0.since.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.0.last_ms.store(ms, SeqCst);
-        self.0.open.fetch_sub(1, SeqCst);
+        let mut activity = self.0 .0.lock().expect("lock");
+        *activity = (activity.0 - 1, tokio::time::Instant::now());
     }
 }
 
@@ -323,11 +316,7 @@ where
         + 'static,
     S::Future: Send + 'static,
 {
-    let activity = Arc::new(Activity {
-        since: tokio::time::Instant::now(),
-        open: std::sync::atomic::AtomicUsize::new(0),
-        last_ms: std::sync::atomic::AtomicU64::new(0),
-    });
+    let activity = Arc::new(Activity(std::sync::Mutex::new((0, tokio::time::Instant::now()))));
     let counted = activity.clone();
     let service = hyper::service::service_fn(move |req| {
         let in_hand = counted.begin();
