@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 use super::event::Event;
-use super::json::{self, Path, ReadLimits};
+use super::json::{self, Json, Path, ReadLimits};
 use super::read::{
     as_object, as_str, invalid, read_context, read_list, read_string, read_time, read_uri, Extra, Fields,
 };
@@ -59,14 +59,14 @@ pub fn split_document(bytes: &[u8]) -> Result<Vec<DocumentEvent>, EpcisError> {
         "EPCISQueryDocument" => read_query_document(&document, &root)?,
         other => return Err(EpcisError::NotADocument { found: other.to_owned() }),
     };
-    let context = &map["@context"];
+    let context = map.get("@context").expect("both document readers require @context");
     let mut out = Vec::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
         let one = |source: EpcisError| EpcisError::DocumentEvent { index, source: Box::new(source) };
-        let mut event = event.clone();
+        let mut event = event.to_value();
         if let Value::Object(members) = &mut event {
             if !members.contains_key("@context") {
-                members.insert("@context".to_owned(), context.clone());
+                members.insert("@context".to_owned(), context.to_value());
             }
         }
         let payload = serde_json::to_vec(&event).expect("a JSON value always serializes");
@@ -77,7 +77,7 @@ pub fn split_document(bytes: &[u8]) -> Result<Vec<DocumentEvent>, EpcisError> {
 }
 
 /// Checks an `EPCISDocument` envelope and returns its event list.
-fn read_document<'v>(document: &'v Value, root: &Path<'_>) -> Result<&'v Vec<Value>, EpcisError> {
+fn read_document<'v>(document: &'v Json<'v>, root: &Path<'_>) -> Result<&'v Vec<Json<'v>>, EpcisError> {
     let allowed: &[&str] = &[
         "@context",
         "id",
@@ -106,7 +106,7 @@ fn read_document<'v>(document: &'v Value, root: &Path<'_>) -> Result<&'v Vec<Val
 }
 
 /// Checks an `EPCISQueryDocument` envelope and returns its event list.
-fn read_query_document<'v>(document: &'v Value, root: &Path<'_>) -> Result<&'v Vec<Value>, EpcisError> {
+fn read_query_document<'v>(document: &'v Json<'v>, root: &Path<'_>) -> Result<&'v Vec<Json<'v>>, EpcisError> {
     let allowed: &[&str] = &["@context", "id", "type", "schemaVersion", "creationDate", "epcisBody"];
     let (f, _) = Fields::new(document, root, &[allowed], Extra::Uris)?;
     f.req("@context", read_context)?;
@@ -129,12 +129,12 @@ fn read_query_document<'v>(document: &'v Value, root: &Path<'_>) -> Result<&'v V
     })
 }
 
-fn read_event_list<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v Vec<Value>, EpcisError> {
+fn read_event_list<'v>(v: &'v Json<'v>, path: &Path<'_>) -> Result<&'v Vec<Json<'v>>, EpcisError> {
     v.as_array().ok_or_else(|| super::read::wrong_type(path, "an array"))
 }
 
 /// The schema's `version`: `^\d+(\.\d+)*$`.
-fn read_version(v: &Value, path: &Path<'_>) -> Result<String, EpcisError> {
+fn read_version(v: &Json<'_>, path: &Path<'_>) -> Result<String, EpcisError> {
     let s = as_str(v, path)?;
     if !s.split('.').all(|part| !part.is_empty() && part.bytes().all(|c| c.is_ascii_digit())) {
         return Err(invalid(path, InvalidReason::NotVersion));
@@ -143,7 +143,7 @@ fn read_version(v: &Value, path: &Path<'_>) -> Result<String, EpcisError> {
 }
 
 /// `epcisHeader`: `epcisMasterData` (with a `vocabularyList`) and extensions.
-fn read_header(v: &Value, path: &Path<'_>) -> Result<(), EpcisError> {
+fn read_header(v: &Json<'_>, path: &Path<'_>) -> Result<(), EpcisError> {
     let (f, _) = Fields::new(v, path, &[&["epcisMasterData"]], Extra::Uris)?;
     f.opt("epcisMasterData", |v, p| {
         let (master, _) = Fields::new(v, p, &[&["vocabularyList"]], Extra::Anything)?;
@@ -153,7 +153,7 @@ fn read_header(v: &Value, path: &Path<'_>) -> Result<(), EpcisError> {
 }
 
 /// A master-data vocabulary: `type`, and elements with `id`, `attributes`, `children`.
-fn read_vocabulary(v: &Value, path: &Path<'_>) -> Result<(), EpcisError> {
+fn read_vocabulary(v: &Json<'_>, path: &Path<'_>) -> Result<(), EpcisError> {
     let (f, _) = Fields::new(v, path, &[&["type", "vocabularyElementList"]], Extra::Anything)?;
     f.req("type", read_uri)?;
     f.opt("vocabularyElementList", |v, p| {
@@ -166,7 +166,7 @@ fn read_vocabulary(v: &Value, path: &Path<'_>) -> Result<(), EpcisError> {
                     let (attribute, _) = Fields::new(v, p, &[&["id", "attribute"]], Extra::Anything)?;
                     attribute.req("id", read_uri)?;
                     attribute.opt("attribute", |v, p| match v {
-                        Value::Number(_) | Value::String(_) | Value::Object(_) => Ok(()),
+                        Json::Number(_) | Json::String(_) | Json::Object(_) => Ok(()),
                         _ => Err(super::read::wrong_type(p, "a number, a string or an object")),
                     })
                 })

@@ -3,8 +3,8 @@
 //!
 //! `serde_json` alone would let a hostile payload cost what it likes (deep
 //! nesting, huge arrays) and silently keep the last of two equal keys. This
-//! reader turns bytes into a [`serde_json::Value`] while refusing, before the
-//! value is built any further:
+//! reader turns bytes into a [`Json`] tree while refusing, before the tree
+//! is built any further:
 //!
 //! - arrays or objects nested deeper than [`ReadLimits::max_depth`] (the
 //!   outermost container is at depth 1);
@@ -12,14 +12,23 @@
 //! - an object with two equal keys, unless the caller asked for the last one
 //!   to win (only the client-side document splitter does).
 //!
+//! The tree borrows every key and string without escapes from the input,
+//! and keeps an object's members in a vector sorted by key: reading an
+//! event into the typed model looks up about two dozen keys and copies the
+//! strings it keeps, so a [`serde_json::Value`] (an owned string per key
+//! and value, a B-tree per object) cost about as much again as the reading
+//! (`BENCHMARKS.md`, "Ingest"). What the model keeps as JSON (`@context`,
+//! extensions, `ilmd`) is turned into a [`Value`] with [`Json::to_value`].
+//!
 //! Spec: `spec/epcis.md`, "Bytes and JSON".
 
+use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde_json::map::Entry;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::EpcisError;
 
@@ -37,6 +46,97 @@ pub(crate) struct ReadLimits {
     pub last_duplicate_wins: bool,
 }
 
+/// A JSON value read by [`read`], borrowing from the input bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Json<'a> {
+    Null,
+    Bool(bool),
+    /// An integer, or a finite binary64 (serde_json refuses the rest).
+    Number(Number),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Object<'a>),
+}
+
+/// An object's members, sorted by key in byte order (the order of
+/// `serde_json`'s map), no two keys equal.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Object<'a> {
+    members: Vec<(Cow<'a, str>, Json<'a>)>,
+}
+
+impl<'a> Object<'a> {
+    /// The value of `key`, if the object has it. Most objects have a few
+    /// members, and most keys asked for are absent: comparing lengths
+    /// first rules out nearly every member without reading its bytes,
+    /// which a binary search's ordering comparisons cannot.
+    pub(crate) fn get(&self, key: &str) -> Option<&Json<'a>> {
+        if self.members.len() <= LINEAR_KEYS {
+            return self.members.iter().find(|(k, _)| k.as_ref() == key).map(|(_, v)| v);
+        }
+        self.members.binary_search_by(|(k, _)| k.as_ref().cmp(key)).ok().map(|i| &self.members[i].1)
+    }
+
+    /// The members in key order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Json<'a>)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// The object as a `serde_json` map.
+    pub(crate) fn to_map(&self) -> Map<String, Value> {
+        self.iter().map(|(k, v)| (k.to_owned(), v.to_value())).collect()
+    }
+}
+
+impl<'a> Json<'a> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_array(&self) -> Option<&Vec<Json<'a>>> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_object(&self) -> Option<&Object<'a>> {
+        match self {
+            Json::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_f64(&self) -> Option<f64> {
+        match self {
+            Json::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The value as an owned `serde_json` value.
+    pub(crate) fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => Value::Number(n.clone()),
+            Json::String(s) => Value::String(s.as_ref().to_owned()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(members) => Value::Object(members.to_map()),
+        }
+    }
+}
+
 /// Reads `bytes` as one JSON value within `limits`.
 ///
 /// # Errors
@@ -44,7 +144,7 @@ pub(crate) struct ReadLimits {
 /// trailing bytes, a number outside binary64, an unpaired surrogate escape),
 /// [`EpcisError::TooDeep`], [`EpcisError::TooManyItems`],
 /// [`EpcisError::DuplicateKey`].
-pub(crate) fn read(bytes: &[u8], limits: &ReadLimits) -> Result<Value, EpcisError> {
+pub(crate) fn read<'a>(bytes: &'a [u8], limits: &ReadLimits) -> Result<Json<'a>, EpcisError> {
     if bytes.len() > limits.max_bytes {
         return Err(EpcisError::TooLarge { len: bytes.len(), max: limits.max_bytes });
     }
@@ -131,50 +231,59 @@ struct ValueSeed<'s, 'l> {
 }
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_, '_> {
-    type Value = Value;
+    type Value = Json<'de>;
 
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
+/// Members an object holds before [`ValueSeed`] finds repeated keys with a
+/// hash map instead of comparing each new key with every earlier one, and
+/// [`Object::get`] searches by halves instead of member by member.
+const LINEAR_KEYS: usize = 16;
+
 impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
-    type Value = Value;
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+        Ok(Json::Null)
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Json<'de>, E> {
+        Ok(Json::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_i64<E>(self, v: i64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_u64<E>(self, v: u64) -> Result<Json<'de>, E> {
+        Ok(Json::Number(v.into()))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json<'de>, E> {
         // serde_json refuses numbers outside binary64, so `v` is finite.
-        serde_json::Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("non-finite number"))
+        Number::from_f64(v).map(Json::Number).ok_or_else(|| E::custom("non-finite number"))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(v)))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_str<E>(self, v: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v.to_owned())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_string<E>(self, v: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(v)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let limits = self.state.limits;
         if self.depth + 1 > limits.max_depth {
             return Err(self.state.fail(FailureKind::TooDeep { max: limits.max_depth }, None));
@@ -189,7 +298,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
                     return Err(self.state.fail(FailureKind::TooManyItems { max: limits.max_items }, None));
                 }
                 Ok(Some(v)) => items.push(v),
-                Ok(None) => return Ok(Value::Array(items)),
+                Ok(None) => return Ok(Json::Array(items)),
                 Err(e) => {
                     self.state.unwind(Segment::Index(index));
                     return Err(e);
@@ -198,38 +307,85 @@ impl<'de> Visitor<'de> for ValueSeed<'_, '_> {
         }
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let limits = self.state.limits;
         if self.depth + 1 > limits.max_depth {
             return Err(self.state.fail(FailureKind::TooDeep { max: limits.max_depth }, None));
         }
         let inner = ValueSeed { state: self.state, depth: self.depth + 1 };
-        let mut members = Map::new();
+        // Members in document order; past `LINEAR_KEYS` of them, each key's
+        // position in `positions` as well.
+        let mut members: Vec<(Cow<'de, str>, Json<'de>)> = Vec::new();
+        let mut positions: HashMap<Cow<'de, str>, usize> = HashMap::new();
         let mut count = 0usize;
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             if count == limits.max_items {
                 return Err(self.state.fail(FailureKind::TooManyItems { max: limits.max_items }, None));
             }
             count += 1;
-            // One search of `members` per key: the entry is where the value
-            // goes once read.
-            let slot = match members.entry(key) {
-                Entry::Occupied(o) if !limits.last_duplicate_wins => {
-                    let key = o.key().clone();
-                    let at = Segment::Key(key.clone());
-                    return Err(self.state.fail(FailureKind::DuplicateKey { key }, Some(at)));
+            let earlier = if members.len() < LINEAR_KEYS {
+                members.iter().position(|(k, _)| *k == key)
+            } else {
+                if positions.is_empty() {
+                    positions.extend(members.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)));
                 }
-                slot => slot,
+                positions.get(&key).copied()
             };
-            match map.next_value_seed(inner) {
-                Ok(v) => *slot.or_insert(Value::Null) = v,
+            if earlier.is_some() && !limits.last_duplicate_wins {
+                let key = key.into_owned();
+                let at = Segment::Key(key.clone());
+                return Err(self.state.fail(FailureKind::DuplicateKey { key }, Some(at)));
+            }
+            let value = match map.next_value_seed(inner) {
+                Ok(v) => v,
                 Err(e) => {
-                    self.state.unwind(Segment::Key(slot.key().clone()));
+                    self.state.unwind(Segment::Key(key.into_owned()));
                     return Err(e);
+                }
+            };
+            match earlier {
+                Some(i) => members[i].1 = value,
+                None => {
+                    if !positions.is_empty() {
+                        positions.insert(key.clone(), members.len());
+                    }
+                    members.push((key, value));
                 }
             }
         }
-        Ok(Value::Object(members))
+        members.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        Ok(Json::Object(Object { members }))
+    }
+}
+
+/// An object key, borrowed from the input unless it holds escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v))
     }
 }
 
@@ -248,7 +404,7 @@ fn push_key(out: &mut String, key: &str) {
         out.push_str(key);
     } else {
         out.push('[');
-        out.push_str(&Value::String(key.to_owned()).to_string());
+        push_json_string(out, key);
         out.push(']');
     }
 }
@@ -300,15 +456,15 @@ impl<'a> Path<'a> {
 /// `uniqueItems` calls them equal: numbers by mathematical value (`1` and
 /// `1.0` alike), object members regardless of order. Used to check
 /// uniqueness by sorting instead of comparing every pair.
-pub(crate) fn equality_key(v: &Value) -> String {
+pub(crate) fn equality_key(v: &Json<'_>) -> String {
     let mut out = String::new();
     write_equality_key(v, &mut out);
     out
 }
 
-fn write_equality_key(v: &Value, out: &mut String) {
+fn write_equality_key(v: &Json<'_>, out: &mut String) {
     match v {
-        Value::Number(n) => {
+        Json::Number(n) => {
             if let Some(i) = n.as_i64() {
                 let _ = write!(out, "{i}");
             } else if let Some(u) = n.as_u64() {
@@ -322,7 +478,7 @@ fn write_equality_key(v: &Value, out: &mut String) {
                 }
             }
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -332,22 +488,28 @@ fn write_equality_key(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::Object(members) => {
-            let mut keys: Vec<&String> = members.keys().collect();
-            keys.sort_unstable();
+        Json::Object(members) => {
             out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
+            // Members are in key order already.
+            for (i, (key, value)) in members.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                push_json_string(out, key);
                 out.push(':');
-                write_equality_key(&members[key], out);
+                write_equality_key(value, out);
             }
             out.push('}');
         }
-        _ => out.push_str(&v.to_string()),
+        Json::String(s) => push_json_string(out, s),
+        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Json::Null => out.push_str("null"),
     }
+}
+
+/// Appends `s` as a JSON string literal.
+fn push_json_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("a string always serializes"));
 }
 
 #[cfg(test)]
@@ -382,7 +544,70 @@ mod tests {
             "{err:?}"
         );
         let lenient = ReadLimits { last_duplicate_wins: true, ..LIMITS };
-        assert_eq!(read(text, &lenient).unwrap()["a"]["k.1"], 2);
+        let value = read(text, &lenient).unwrap().to_value();
+        assert_eq!(value["a"]["k.1"], 2);
+    }
+
+    /// An object of `n` members `"k0"`… in reverse order, then `extra`.
+    fn wide_object(n: usize, extra: &str) -> String {
+        let members: Vec<String> = (0..n).rev().map(|i| format!(r#""k{i}":{i}"#)).collect();
+        format!("{{{}{extra}}}", members.join(","))
+    }
+
+    #[test]
+    fn repeated_keys_are_found_in_small_and_wide_objects() {
+        let wide = ReadLimits { max_items: 100, ..LIMITS };
+        for n in [2, LINEAR_KEYS - 1, LINEAR_KEYS, LINEAR_KEYS + 1, 60] {
+            let text = wide_object(n, r#","k1":"again""#);
+            let err = read(text.as_bytes(), &wide).unwrap_err();
+            assert!(
+                matches!(err, EpcisError::DuplicateKey { ref field, ref key } if field == "k1" && key == "k1"),
+                "{n} members: {err:?}"
+            );
+            // An escape makes an owned key; it is still the same key.
+            let text = wide_object(n, r#","\u006b1":"again""#);
+            assert!(matches!(read(text.as_bytes(), &wide), Err(EpcisError::DuplicateKey { .. })), "{n}");
+            let lenient = ReadLimits { last_duplicate_wins: true, ..wide };
+            let value = read(text.as_bytes(), &lenient).unwrap();
+            let object = value.as_object().unwrap();
+            assert_eq!(object.iter().count(), n, "{n} members");
+            assert_eq!(object.get("k1").and_then(Json::as_str), Some("again"), "{n} members");
+        }
+    }
+
+    #[test]
+    fn members_are_kept_in_key_order_and_found_by_key() {
+        let wide = ReadLimits { max_items: 100, ..LIMITS };
+        for n in [3, LINEAR_KEYS, LINEAR_KEYS + 1, 60] {
+            let text = wide_object(n, "");
+            let value = read(text.as_bytes(), &wide).unwrap();
+            let object = value.as_object().unwrap();
+            let keys: Vec<&str> = object.iter().map(|(k, _)| k).collect();
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            assert_eq!(keys, sorted, "{n} members");
+            for i in 0..n {
+                assert_eq!(
+                    object.get(&format!("k{i}")).and_then(Json::as_f64),
+                    Some(i as f64),
+                    "{n} members"
+                );
+            }
+            assert!(object.get("k").is_none() && object.get(&format!("k{n}")).is_none(), "{n} members");
+            // The same value serde_json reads.
+            assert_eq!(value.to_value(), serde_json::from_str::<Value>(&text).unwrap(), "{n} members");
+        }
+    }
+
+    #[test]
+    fn strings_with_and_without_escapes_read_alike() {
+        let wide = ReadLimits { max_items: 100, ..LIMITS };
+        let value = read(br#"{"a\u0062":["x\"y","plain",1.5,-2,true,null]}"#, &wide).unwrap();
+        let object = value.as_object().unwrap();
+        let items = object.get("ab").and_then(Json::as_array).unwrap();
+        assert_eq!(items[0].as_str(), Some("x\"y"));
+        assert!(matches!(&items[1], Json::String(std::borrow::Cow::Borrowed("plain"))));
+        assert_eq!(value.to_value(), serde_json::json!({"ab": ["x\"y", "plain", 1.5, -2, true, null]}));
     }
 
     #[test]
@@ -396,7 +621,7 @@ mod tests {
 
     #[test]
     fn equality_key_compares_numbers_by_value_and_ignores_member_order() {
-        let key = |text: &str| equality_key(&serde_json::from_str(text).unwrap());
+        let key = |text: &str| equality_key(&read(text.as_bytes(), &LIMITS).unwrap());
         assert_eq!(key(r#"{"x":[1,{"y":2.0}],"z":"a"}"#), key(r#"{"z":"a","x":[1.0,{"y":2}]}"#));
         assert_ne!(key(r#"{"x":[1,{"y":2}]}"#), key(r#"{"x":[1,{"y":3}]}"#));
         assert_ne!(key(r#"["1"]"#), key("[1]"));

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::cbv::{self, Vocabulary, VocabularyError};
 use super::identifier::{Identifier, IdentifierError};
-use super::json::{equality_key, Path};
+use super::json::{equality_key, Json, Object, Path};
 use super::model::*;
 use super::time::{parse_date_time, TimeZoneOffset};
 use super::uri::is_uri;
@@ -64,7 +64,7 @@ fn specific_fields(kind: EventKind) -> &'static [&'static str] {
 }
 
 /// Reads one event (the whole payload of a statement).
-pub(crate) fn read_event(value: &Value) -> Result<EpcisEvent> {
+pub(crate) fn read_event(value: &Json<'_>) -> Result<EpcisEvent> {
     let root = Path::Root;
     let map = as_object(value, &root)?;
     let type_path = root.key("type");
@@ -243,7 +243,7 @@ pub(super) enum Extra {
 
 /// An object being read: its members and where it is.
 pub(super) struct Fields<'v, 'p> {
-    map: &'v Map<String, Value>,
+    map: &'v Object<'v>,
     path: &'p Path<'p>,
 }
 
@@ -251,17 +251,17 @@ impl<'v, 'p> Fields<'v, 'p> {
     /// Checks that `value` is an object whose keys are all in `allowed` or
     /// permitted by `extra`, and returns the extension members.
     pub(super) fn new(
-        value: &'v Value,
+        value: &'v Json<'v>,
         path: &'p Path<'p>,
         allowed: &[&[&str]],
         extra: Extra,
     ) -> Result<(Self, Extensions)> {
         let map = as_object(value, path)?;
-        let mut keys: Vec<&String> = map.keys().collect();
-        keys.sort_unstable();
         let mut extensions = BTreeMap::new();
-        for key in keys {
-            if allowed.iter().any(|names| names.contains(&key.as_str())) {
+        // In key order: the first key refused is the same whatever the
+        // payload's member order.
+        for (key, value) in map.iter() {
+            if allowed.iter().any(|names| names.contains(&key)) {
                 continue;
             }
             let keep = match extra {
@@ -272,7 +272,7 @@ impl<'v, 'p> Fields<'v, 'p> {
             if !keep {
                 return Err(EpcisError::UnknownField { field: path.key(key).render() });
             }
-            extensions.insert(key.clone(), map[key].clone());
+            extensions.insert(key.to_owned(), value.to_value());
         }
         Ok((Fields { map, path }, extensions))
     }
@@ -280,7 +280,7 @@ impl<'v, 'p> Fields<'v, 'p> {
     pub(super) fn opt<T>(
         &self,
         key: &'static str,
-        read: impl FnOnce(&'v Value, &Path<'_>) -> Result<T>,
+        read: impl FnOnce(&'v Json<'v>, &Path<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
         match self.map.get(key) {
             None => Ok(None),
@@ -291,7 +291,7 @@ impl<'v, 'p> Fields<'v, 'p> {
     pub(super) fn req<T>(
         &self,
         key: &'static str,
-        read: impl FnOnce(&'v Value, &Path<'_>) -> Result<T>,
+        read: impl FnOnce(&'v Json<'v>, &Path<'_>) -> Result<T>,
     ) -> Result<T> {
         self.opt(key, read)?.ok_or_else(|| EpcisError::MissingField { field: self.path.key(key).render() })
     }
@@ -305,19 +305,19 @@ pub(super) fn wrong_type(path: &Path<'_>, expected: &'static str) -> EpcisError 
     EpcisError::WrongType { field: path.render(), expected }
 }
 
-pub(super) fn as_object<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v Map<String, Value>> {
+pub(super) fn as_object<'v, 'a>(v: &'v Json<'a>, path: &Path<'_>) -> Result<&'v Object<'a>> {
     v.as_object().ok_or_else(|| wrong_type(path, "an object"))
 }
 
-pub(super) fn as_str<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v str> {
+pub(super) fn as_str<'v>(v: &'v Json<'_>, path: &Path<'_>) -> Result<&'v str> {
     v.as_str().ok_or_else(|| wrong_type(path, "a string"))
 }
 
-pub(super) fn read_string(v: &Value, path: &Path<'_>) -> Result<String> {
+pub(super) fn read_string(v: &Json<'_>, path: &Path<'_>) -> Result<String> {
     as_str(v, path).map(str::to_owned)
 }
 
-pub(super) fn read_uri(v: &Value, path: &Path<'_>) -> Result<String> {
+pub(super) fn read_uri(v: &Json<'_>, path: &Path<'_>) -> Result<String> {
     let s = as_str(v, path)?;
     if !is_uri(s) {
         return Err(invalid(path, InvalidReason::NotUri));
@@ -325,28 +325,28 @@ pub(super) fn read_uri(v: &Value, path: &Path<'_>) -> Result<String> {
     Ok(s.to_owned())
 }
 
-pub(super) fn read_time(v: &Value, path: &Path<'_>) -> Result<i64> {
+pub(super) fn read_time(v: &Json<'_>, path: &Path<'_>) -> Result<i64> {
     parse_date_time(as_str(v, path)?).ok_or_else(|| invalid(path, InvalidReason::NotDateTime))
 }
 
-fn read_offset(v: &Value, path: &Path<'_>) -> Result<TimeZoneOffset> {
+fn read_offset(v: &Json<'_>, path: &Path<'_>) -> Result<TimeZoneOffset> {
     TimeZoneOffset::parse(as_str(v, path)?).ok_or_else(|| invalid(path, InvalidReason::NotTimeZoneOffset))
 }
 
-fn read_number(v: &Value, path: &Path<'_>) -> Result<f64> {
+fn read_number(v: &Json<'_>, path: &Path<'_>) -> Result<f64> {
     // serde_json reads every JSON number into a finite binary64 or an integer.
     v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| wrong_type(path, "a number"))
 }
 
-fn read_bool(v: &Value, path: &Path<'_>) -> Result<bool> {
+fn read_bool(v: &Json<'_>, path: &Path<'_>) -> Result<bool> {
     v.as_bool().ok_or_else(|| wrong_type(path, "true or false"))
 }
 
-fn read_action(v: &Value, path: &Path<'_>) -> Result<Action> {
+fn read_action(v: &Json<'_>, path: &Path<'_>) -> Result<Action> {
     Action::from_name(as_str(v, path)?).ok_or_else(|| invalid(path, InvalidReason::NotAction))
 }
 
-fn read_vocabulary(v: &Value, path: &Path<'_>, vocabulary: &'static Vocabulary) -> Result<String> {
+fn read_vocabulary(v: &Json<'_>, path: &Path<'_>, vocabulary: &'static Vocabulary) -> Result<String> {
     vocabulary.check(as_str(v, path)?).map_err(|e| {
         let reason = match e {
             VocabularyError::NotTermOrUri => InvalidReason::NotVocabulary { vocabulary: vocabulary.name },
@@ -370,7 +370,7 @@ enum Level {
     Any,
 }
 
-fn read_identifier(v: &Value, path: &Path<'_>, level: Level) -> Result<Identifier> {
+fn read_identifier(v: &Json<'_>, path: &Path<'_>, level: Level) -> Result<Identifier> {
     let id = Identifier::parse(as_str(v, path)?).map_err(|e| {
         invalid(
             path,
@@ -385,9 +385,9 @@ fn read_identifier(v: &Value, path: &Path<'_>, level: Level) -> Result<Identifie
 }
 
 pub(super) fn read_list<T>(
-    v: &Value,
+    v: &Json<'_>,
     path: &Path<'_>,
-    read_item: impl Fn(&Value, &Path<'_>) -> Result<T>,
+    read_item: impl Fn(&Json<'_>, &Path<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     let items = v.as_array().ok_or_else(|| wrong_type(path, "an array"))?;
     items.iter().enumerate().map(|(i, item)| read_item(item, &path.index(i))).collect()
@@ -414,13 +414,13 @@ fn check_unique<'t, T, K: Ord>(items: &'t [T], path: &Path<'_>, key: impl Fn(&'t
 }
 
 /// A list of instance identifiers, no two with the same canonical form.
-fn read_instance_list(v: &Value, path: &Path<'_>) -> Result<Vec<Identifier>> {
+fn read_instance_list(v: &Json<'_>, path: &Path<'_>) -> Result<Vec<Identifier>> {
     let ids = read_list(v, path, |v, p| read_identifier(v, p, Level::Instance))?;
     check_unique(&ids, path, |id| id.canonical.as_str())?;
     Ok(ids)
 }
 
-fn read_quantity(v: &Value, path: &Path<'_>) -> Result<Quantity> {
+fn read_quantity(v: &Json<'_>, path: &Path<'_>) -> Result<Quantity> {
     let (f, _) = Fields::new(v, path, &[&["epcClass", "quantity", "uom"]], Extra::Nothing)?;
     let epc_class = f.req("epcClass", |v, p| read_identifier(v, p, Level::Class))?;
     let quantity = f.opt("quantity", |v, p| {
@@ -443,33 +443,33 @@ fn read_quantity(v: &Value, path: &Path<'_>) -> Result<Quantity> {
     Ok(Quantity { epc_class, quantity, uom })
 }
 
-pub(super) fn read_context(v: &Value, path: &Path<'_>) -> Result<Value> {
-    let item = |v: &Value, p: &Path<'_>| match v {
-        Value::String(s) if is_uri(s) => Ok(()),
-        Value::String(_) => Err(invalid(p, InvalidReason::NotUri)),
-        Value::Object(_) => Ok(()),
+pub(super) fn read_context(v: &Json<'_>, path: &Path<'_>) -> Result<Value> {
+    let item = |v: &Json<'_>, p: &Path<'_>| match v {
+        Json::String(s) if is_uri(s) => Ok(()),
+        Json::String(_) => Err(invalid(p, InvalidReason::NotUri)),
+        Json::Object(_) => Ok(()),
         _ => Err(wrong_type(p, "a URI or an object")),
     };
     match v {
-        Value::Array(items) => {
+        Json::Array(items) => {
             read_list(v, path, item)?;
             let keys: Vec<String> = items.iter().map(equality_key).collect();
             check_unique(&keys, path, String::as_str)?;
         }
         _ => item(v, path)?,
     }
-    Ok(v.clone())
+    Ok(v.to_value())
 }
 
-fn read_certification_info(v: &Value, path: &Path<'_>) -> Result<Vec<String>> {
+fn read_certification_info(v: &Json<'_>, path: &Path<'_>) -> Result<Vec<String>> {
     match v {
-        Value::Array(_) => read_list(v, path, read_uri),
-        Value::String(_) => Ok(vec![read_uri(v, path)?]),
+        Json::Array(_) => read_list(v, path, read_uri),
+        Json::String(_) => Ok(vec![read_uri(v, path)?]),
         _ => Err(wrong_type(path, "a URI or an array of URIs")),
     }
 }
 
-fn read_error_declaration(v: &Value, path: &Path<'_>) -> Result<ErrorDeclaration> {
+fn read_error_declaration(v: &Json<'_>, path: &Path<'_>) -> Result<ErrorDeclaration> {
     let allowed: &[&str] = &["declarationTime", "reason", "correctiveEventIDs"];
     let (f, extensions) = Fields::new(v, path, &[allowed], Extra::Uris)?;
     Ok(ErrorDeclaration {
@@ -482,12 +482,12 @@ fn read_error_declaration(v: &Value, path: &Path<'_>) -> Result<ErrorDeclaration
     })
 }
 
-fn read_location(v: &Value, path: &Path<'_>) -> Result<Location> {
+fn read_location(v: &Json<'_>, path: &Path<'_>) -> Result<Location> {
     let (f, extensions) = Fields::new(v, path, &[&["id"]], Extra::Anything)?;
     Ok(Location { id: f.req("id", |v, p| read_identifier(v, p, Level::Any))?, extensions })
 }
 
-fn read_biz_transaction(v: &Value, path: &Path<'_>) -> Result<BizTransaction> {
+fn read_biz_transaction(v: &Json<'_>, path: &Path<'_>) -> Result<BizTransaction> {
     let (f, _) = Fields::new(v, path, &[&["type", "bizTransaction"]], Extra::Nothing)?;
     Ok(BizTransaction {
         transaction_type: f.opt("type", |v, p| read_vocabulary(v, p, &cbv::BIZ_TRANSACTION_TYPE))?,
@@ -496,7 +496,7 @@ fn read_biz_transaction(v: &Value, path: &Path<'_>) -> Result<BizTransaction> {
 }
 
 /// A `sourceList` or `destinationList` item; `name` is `"source"` or `"destination"`.
-fn read_source_destination(v: &Value, path: &Path<'_>, name: &'static str) -> Result<SourceDestination> {
+fn read_source_destination(v: &Json<'_>, path: &Path<'_>, name: &'static str) -> Result<SourceDestination> {
     let (f, _) = Fields::new(v, path, &[&["type", name]], Extra::Nothing)?;
     Ok(SourceDestination {
         kind: f.req("type", |v, p| read_vocabulary(v, p, &cbv::SOURCE_DESTINATION_TYPE))?,
@@ -504,9 +504,9 @@ fn read_source_destination(v: &Value, path: &Path<'_>, name: &'static str) -> Re
     })
 }
 
-fn read_persistent_disposition(v: &Value, path: &Path<'_>) -> Result<PersistentDisposition> {
+fn read_persistent_disposition(v: &Json<'_>, path: &Path<'_>) -> Result<PersistentDisposition> {
     let (f, _) = Fields::new(v, path, &[&["set", "unset"]], Extra::Nothing)?;
-    let list = |v: &Value, p: &Path<'_>| {
+    let list = |v: &Json<'_>, p: &Path<'_>| {
         let items = read_list(v, p, |v, p| read_vocabulary(v, p, &cbv::DISPOSITION))?;
         if items.is_empty() {
             return Err(invalid(p, InvalidReason::Empty));
@@ -522,12 +522,12 @@ fn read_persistent_disposition(v: &Value, path: &Path<'_>) -> Result<PersistentD
     Ok(PersistentDisposition { set: set.unwrap_or_default(), unset: unset.unwrap_or_default() })
 }
 
-fn read_ilmd(v: &Value, path: &Path<'_>) -> Result<Map<String, Value>> {
+fn read_ilmd(v: &Json<'_>, path: &Path<'_>) -> Result<Map<String, Value>> {
     let (f, _) = Fields::new(v, path, &[], Extra::Uris)?;
-    Ok(f.map.clone())
+    Ok(f.map.to_map())
 }
 
-fn read_sensor_element(v: &Value, path: &Path<'_>) -> Result<SensorElement> {
+fn read_sensor_element(v: &Json<'_>, path: &Path<'_>) -> Result<SensorElement> {
     let (f, extensions) = Fields::new(v, path, &[&["sensorMetadata", "sensorReport"]], Extra::Uris)?;
     let metadata = f.opt("sensorMetadata", read_sensor_metadata)?;
     let reports = f.req("sensorReport", |v, p| read_list(v, p, read_sensor_report))?;
@@ -537,7 +537,7 @@ fn read_sensor_element(v: &Value, path: &Path<'_>) -> Result<SensorElement> {
     Ok(SensorElement { metadata, reports, extensions })
 }
 
-fn read_sensor_metadata(v: &Value, path: &Path<'_>) -> Result<SensorMetadata> {
+fn read_sensor_metadata(v: &Json<'_>, path: &Path<'_>) -> Result<SensorMetadata> {
     let allowed: &[&str] = &[
         "time",
         "deviceID",
@@ -562,7 +562,7 @@ fn read_sensor_metadata(v: &Value, path: &Path<'_>) -> Result<SensorMetadata> {
     })
 }
 
-fn read_sensor_report(v: &Value, path: &Path<'_>) -> Result<SensorReport> {
+fn read_sensor_report(v: &Json<'_>, path: &Path<'_>) -> Result<SensorReport> {
     let allowed: &[&str] = &[
         "type",
         "exception",
