@@ -567,12 +567,25 @@ mod tests {
             // An escape makes an owned key; it is still the same key.
             let text = wide_object(n, r#","\u006b1":"again""#);
             assert!(matches!(read(text.as_bytes(), &wide), Err(EpcisError::DuplicateKey { .. })), "{n}");
+            // The first spelling escaped, the repeat plain.
+            let first_escaped = format!(r#"{{"\u006b1":"first",{}"#, &wide_object(n, "")[1..]);
+            assert!(
+                matches!(read(first_escaped.as_bytes(), &wide), Err(EpcisError::DuplicateKey { .. })),
+                "{n}"
+            );
             let lenient = ReadLimits { last_duplicate_wins: true, ..wide };
             let value = read(text.as_bytes(), &lenient).unwrap();
             let object = value.as_object().unwrap();
             assert_eq!(object.iter().count(), n, "{n} members");
             assert_eq!(object.get("k1").and_then(Json::as_str), Some("again"), "{n} members");
         }
+    }
+
+    #[test]
+    fn a_repeated_key_is_refused_before_its_value_is_read() {
+        // The repeat's value breaks the depth limit: the repeat is named.
+        let err = read(br#"{"a":1,"a":[[[[[]]]]]}"#, &LIMITS).unwrap_err();
+        assert!(matches!(err, EpcisError::DuplicateKey { ref key, .. } if key == "a"), "{err:?}");
     }
 
     #[test]

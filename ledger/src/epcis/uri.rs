@@ -64,14 +64,15 @@ fn all(b: &[u8], class: impl Fn(u8) -> bool) -> bool {
     scan(b, 0, class) == b.len()
 }
 
-/// RFC 3986's character classes, one bit each, for every byte: a table
-/// lookup per byte instead of a chain of comparisons (URIs are checked for
-/// most strings of an event).
+// The bits of `CLASSES`, one per RFC 3986 class.
 const UNRESERVED: u8 = 1;
 const SUB_DELIM: u8 = 2;
 const PCHAR: u8 = 4;
 const QUERY: u8 = 8;
 
+/// RFC 3986's character classes of every byte, one bit each: a table
+/// lookup per byte instead of a chain of comparisons (URIs are checked for
+/// most strings of an event).
 static CLASSES: [u8; 256] = classes();
 
 const fn classes() -> [u8; 256] {
