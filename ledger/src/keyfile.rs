@@ -103,7 +103,14 @@ pub fn write(path: &Path, signer: &Ed25519Signer) -> Result<(), KeyFileError> {
     })?;
     let mut line = signer.skey();
     line.push('\n');
-    file.write_all(line.as_bytes()).and_then(|()| file.sync_all()).map_err(write_err)
+    file.write_all(line.as_bytes()).and_then(|()| file.sync_all()).map_err(write_err)?;
+    // The file's name, too: a key lost with its directory entry after a
+    // crash would leave a log or witness without the key it published.
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(write_err)
 }
 
 /// Creates a new key named `name` in a new file `path` (mode 0600).
