@@ -274,9 +274,9 @@ pub struct Statement {
     iat: u64,
     content_type: String,
     signers: Vec<StatementSigner>,
-    /// For each signer, the public key its signature was already verified
-    /// under (see [`Statement::preverify`]).
-    verified: Vec<Option<[u8; 32]>>,
+    /// For each signer, the public key its signature was already checked
+    /// under and whether it verified (see [`Statement::preverify`]).
+    checked: Vec<Option<([u8; 32], bool)>>,
     /// The EPCIS event of the payload, once parsed (see
     /// [`Statement::prepare_event`]).
     event: Option<std::sync::Arc<crate::epcis::Event>>,
@@ -421,7 +421,7 @@ impl Statement {
             sub,
             iat,
             content_type,
-            verified: vec![None; signers.len()],
+            checked: vec![None; signers.len()],
             event: None,
             signers,
         })
@@ -545,6 +545,7 @@ impl Statement {
 
     /// Every check of [`Statement::verify_signer`] but the Ed25519
     /// predicate: `None` if the signature was already verified under `key`,
+    /// [`StatementError::BadSignature`] if it already failed under `key`,
     /// else what is left to verify.
     fn signature_input(
         &self,
@@ -555,8 +556,14 @@ impl Statement {
             .signers
             .get(index)
             .ok_or(StatementError::SignerIndexOutOfRange { index, signers: self.signers.len() })?;
-        if self.verified[index] == Some(*key.as_bytes()) {
-            return Ok(None);
+        match self.checked[index] {
+            // The answer is a function of (statement, key) alone, and the
+            // checks below passed for this key when it was recorded.
+            Some((k, true)) if k == *key.as_bytes() => return Ok(None),
+            Some((k, false)) if k == *key.as_bytes() => {
+                return Err(StatementError::BadSignature { signer: index })
+            }
+            _ => {}
         }
         cose::check_verifying_key(key).map_err(key_error)?;
         if key_thumbprint(key) != signer.kid {
@@ -592,26 +599,32 @@ impl Statement {
     }
 
     /// Verifies signer `index` under `key` exactly as
-    /// [`Statement::verify_signer`] does and remembers the key it succeeded
-    /// under, so that a later `verify_signer` with the same key answers
-    /// without repeating the cryptography. The predicate is a pure function
-    /// of (statement, key), so the answer is the same either way; this lets
-    /// the server verify on many cores before its single-threaded sequencer.
+    /// [`Statement::verify_signer`] does and remembers the key and whether
+    /// the signature verified under it, so that a later `verify_signer`
+    /// with the same key answers without repeating the cryptography. The
+    /// predicate is a pure function of (statement, key), so the answer is
+    /// the same either way; this lets the server verify on many cores
+    /// before its single-threaded sequencer, and a bad signature costs that
+    /// thread nothing either.
     ///
     /// # Errors
     /// As [`Statement::verify_signer`].
     pub fn preverify(&mut self, index: usize, key: &VerifyingKey) -> Result<(), StatementError> {
-        self.verify_signer(index, key)?;
-        self.verified[index] = Some(*key.as_bytes());
-        Ok(())
+        let r = self.verify_signer(index, key);
+        match r {
+            Ok(()) => self.checked[index] = Some((*key.as_bytes(), true)),
+            Err(StatementError::BadSignature { .. }) => self.checked[index] = Some((*key.as_bytes(), false)),
+            Err(_) => {}
+        }
+        r
     }
 
     /// [`Statement::preverify`] of every signer of every statement for
     /// which `key_of` gives a key (from the signer's `kid`), with the
     /// signature checks done together ([`cose::verify_batch`], less work
     /// per signature). Afterwards [`Statement::is_verified`] says which
-    /// succeeded; the errors of the others are not kept (`verify_signer`
-    /// gives them again).
+    /// succeeded, and `verify_signer` answers for every signature checked
+    /// here, failed ones included, without checking again.
     pub fn preverify_batch(
         statements: &mut [Statement],
         mut key_of: impl FnMut(&[u8; KID_SIZE]) -> Option<VerifyingKey>,
@@ -636,9 +649,7 @@ impl Statement {
             }
             if inputs.len() == PREVERIFY_BATCH || n + 1 == jobs.len() {
                 for ((at, index, key), ok) in pending.drain(..).zip(cose::verify_batch(&inputs)) {
-                    if ok {
-                        statements[at].verified[index] = Some(key);
-                    }
+                    statements[at].checked[index] = Some((key, ok));
                 }
                 inputs.clear();
             }
@@ -648,7 +659,7 @@ impl Statement {
     /// Whether signer `index`'s signature is known to verify under `key`
     /// ([`Statement::preverify`], [`Statement::preverify_batch`]).
     pub fn is_verified(&self, index: usize, key: &VerifyingKey) -> bool {
-        self.verified.get(index) == Some(&Some(*key.as_bytes()))
+        self.checked.get(index) == Some(&Some((*key.as_bytes(), true)))
     }
 }
 
@@ -692,8 +703,21 @@ mod tests {
         let n = bytes.len();
         bytes[n - 1] ^= 1;
         let mut bad = Statement::parse(&bytes).unwrap();
-        assert!(bad.preverify(0, &key(1).verifying_key()).is_err());
-        assert!(bad.verify_signer(0, &key(1).verifying_key()).is_err());
+        assert!(matches!(
+            bad.preverify(0, &key(1).verifying_key()),
+            Err(StatementError::BadSignature { signer: 0 })
+        ));
+        // The failure is remembered for that key only: the same error from
+        // memory, and another key's checks as before.
+        assert!(!bad.is_verified(0, &key(1).verifying_key()));
+        assert!(matches!(
+            bad.verify_signer(0, &key(1).verifying_key()),
+            Err(StatementError::BadSignature { signer: 0 })
+        ));
+        assert!(matches!(
+            bad.verify_signer(0, &key(2).verifying_key()),
+            Err(StatementError::KidMismatch { .. })
+        ));
     }
 
     #[test]
@@ -731,6 +755,12 @@ mod tests {
                     let v = match key_of(&signer.kid) {
                         Some(key) => {
                             assert_eq!(s.is_verified(i, &key), before.verify_signer(i, &key).is_ok(), "{i}");
+                            // What the batch remembers answers as the check itself would.
+                            assert_eq!(
+                                format!("{:?}", s.verify_signer(i, &key)),
+                                format!("{:?}", before.verify_signer(i, &key)),
+                                "{i}"
+                            );
                             s.is_verified(i, &key)
                         }
                         None => (1..=4).any(|k| s.is_verified(i, &key(k).verifying_key())),
