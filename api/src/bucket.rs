@@ -105,6 +105,9 @@ pub enum BucketError {
         #[source]
         source: object_store::Error,
     },
+    /// An object larger than anything the log writes under its name.
+    #[error("bucket object {key} is over {max} bytes")]
+    TooLarge { key: String, max: usize },
 }
 
 impl BucketConfig {
@@ -228,17 +231,35 @@ impl Bucket {
         self.put("checkpoint", note.as_bytes().to_vec(), CHECKPOINT_TYPE, NO_CACHE).await
     }
 
-    /// Reads an object; `None` if it does not exist.
+    /// Reads an object of at most `max` bytes; `None` if it does not exist.
+    /// The bucket is not trusted: a larger object is refused before it is
+    /// read, and a stream that runs past `max` is cut off.
     ///
     /// # Errors
-    /// [`BucketError::Store`] for any other failure.
-    pub async fn get(&self, name: &str) -> Result<Option<Vec<u8>>, BucketError> {
+    /// [`BucketError::TooLarge`], or [`BucketError::Store`] for any other
+    /// failure.
+    pub async fn get(&self, name: &str, max: usize) -> Result<Option<Vec<u8>>, BucketError> {
+        use futures_util::StreamExt as _;
         let err = |source| BucketError::Store { op: "get", key: name.into(), source };
-        match self.store.get(&self.key(name)).await {
-            Ok(r) => Ok(Some(r.bytes().await.map_err(err)?.to_vec())),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(err(e)),
+        let too_large = || BucketError::TooLarge { key: name.into(), max };
+        let r = match self.store.get(&self.key(name)).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        if r.meta.size > max as u64 {
+            return Err(too_large());
         }
+        let mut body = Vec::new();
+        let mut stream = r.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(err)?;
+            if body.len() + chunk.len() > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
     }
 }
 

@@ -108,7 +108,7 @@ impl BucketPublisher {
     /// The size of the checkpoint in the bucket (0 if there is none), once
     /// it is shown to be this log's.
     async fn resume_point(&self) -> Result<u64, PublishError> {
-        let Some(bytes) = self.bucket.get("checkpoint").await? else { return Ok(0) };
+        let Some(bytes) = self.bucket.get("checkpoint", note::MAX_NOTE_SIZE).await? else { return Ok(0) };
         let foreign = |why: String| PublishError::Foreign(why);
         let text = String::from_utf8(bytes).map_err(|_| foreign("not UTF-8".into()))?;
         let body = note::split(&text).map_err(|e| foreign(e.to_string()))?.0;

@@ -19,11 +19,12 @@
 //! [http]
 //! max_statement_bytes = 65536
 //! max_batch_bytes = 16777216
-//! max_batch_statements = 10000
+//! max_batch_statements = 10000       # at most queue_capacity and per_address_burst
 //! header_read_timeout_ms = 5000
 //! body_read_timeout_ms = 10000
 //! sync_wait_ms = 5000
 //! max_connections = 4096
+//! max_body_memory_bytes = 268435456   # submission bodies held at once
 //! worker_nice = 15
 //!
 //! [limits]
@@ -113,6 +114,11 @@ pub struct HttpConfig {
     pub sync_wait_ms: u64,
     /// Most open connections. Default 4096.
     pub max_connections: usize,
+    /// Most bytes of submission bodies held at once, over all requests: a
+    /// body's declared length (or, undeclared, its limit) is set aside
+    /// before it is read and kept until its answer; requests beyond it
+    /// wait, up to the body timeout, then get 503. Default 256 MiB.
+    pub max_body_memory_bytes: usize,
     /// Added to the nice value of the blocking threads that check the
     /// signatures of batches (0 to 19; 0 keeps them at the process's
     /// priority), so that the sequencer, the log's one serial stage, does
@@ -130,6 +136,7 @@ impl Default for HttpConfig {
             body_read_timeout_ms: 10_000,
             sync_wait_ms: 5000,
             max_connections: 4096,
+            max_body_memory_bytes: 256 << 20,
             worker_nice: 15,
         }
     }
@@ -310,6 +317,12 @@ impl ConfigFile {
         if h.max_connections == 0 {
             return Err(invalid("http.max_connections", "must be positive"));
         }
+        if h.max_body_memory_bytes < h.max_batch_bytes || h.max_body_memory_bytes > 1 << 40 {
+            return Err(invalid(
+                "http.max_body_memory_bytes",
+                "must be at least max_batch_bytes and at most 1 TiB",
+            ));
+        }
         if !(0..=19).contains(&h.worker_nice) {
             return Err(invalid("http.worker_nice", "must be 0 to 19"));
         }
@@ -320,6 +333,17 @@ impl ConfigFile {
             || l.per_address_burst == 0
         {
             return Err(invalid("limits", "rates and bursts must be positive"));
+        }
+        // A batch larger than the queue or the address's burst could never
+        // be taken: its client would be told to retry, forever. (The
+        // partner's burst may be smaller: a batch can carry many partners.)
+        for (field, v) in [
+            ("sequencer.queue_capacity", s.queue_capacity as u64),
+            ("limits.per_address_burst", l.per_address_burst),
+        ] {
+            if v < h.max_batch_statements as u64 {
+                return Err(invalid(field, "must be at least http.max_batch_statements"));
+            }
         }
         if self.storage.cache_capacity_mb == 0 || self.storage.cache_capacity_mb > 65536 {
             return Err(invalid("storage.cache_capacity_mb", "must be 1 to 65536"));
@@ -379,6 +403,26 @@ mod tests {
                     "{nice}: {e}"
                 ),
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_limit_beyond_the_queue_or_the_address_burst_is_refused() {
+        let with = |extra: &str| {
+            toml::from_str::<ConfigFile>(&format!(
+                "data_dir = \"/d\"\n[http]\nmax_batch_statements = 5000\n{extra}"
+            ))
+            .unwrap()
+            .validate()
+        };
+        assert!(with("").is_ok());
+        for (section, field) in [
+            ("[sequencer]\nmax_batch_size = 100\nqueue_capacity", "sequencer.queue_capacity"),
+            ("[limits]\nper_address_burst", "limits.per_address_burst"),
+        ] {
+            assert!(with(&format!("{section} = 5000")).is_ok(), "{field} = 5000");
+            let e = with(&format!("{section} = 4999")).unwrap_err();
+            assert!(matches!(e, ConfigError::Invalid { field: f, .. } if f == field), "{field}: {e}");
         }
     }
 }

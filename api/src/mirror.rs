@@ -29,7 +29,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use provlog_ledger::log::{FilteredState, LogError, ReplayError, Replayer};
-use provlog_ledger::note::NoteVerifier;
+use provlog_ledger::note::{self, NoteVerifier};
 use provlog_ledger::policy::Policy;
 use provlog_ledger::state::StateView;
 use provlog_ledger::statement::StatementId;
@@ -258,7 +258,7 @@ impl Follower {
 
     /// One round: verify the bucket's checkpoint, replay up to it, compare.
     async fn round(&mut self) -> Result<(), FollowError> {
-        let Some(bytes) = self.bucket.get("checkpoint").await? else { return Ok(()) };
+        let Some(bytes) = self.bucket.get("checkpoint", note::MAX_NOTE_SIZE).await? else { return Ok(()) };
         let note =
             String::from_utf8(bytes).map_err(|_| FollowError::Refused("checkpoint is not UTF-8".into()))?;
         let checked =
@@ -283,7 +283,7 @@ impl Follower {
             let local = self.local_size();
             let t = tile::tile_at_size(TileKind::Entries, local / W, cp.size).expect("local < size");
             let bundle =
-                self.bucket.get(&t.path()).await?.ok_or_else(|| {
+                self.bucket.get(&t.path(), tile::MAX_BUNDLE_SIZE).await?.ok_or_else(|| {
                     FollowError::Refused(format!("{} is missing from the bucket", t.path()))
                 })?;
             let mut replayer = self.replayer.take().expect("replayer");

@@ -50,6 +50,13 @@ impl Problem {
         )
     }
 
+    /// The log has no room for the request now: 503 `request.overloaded`,
+    /// `Retry-After: 1`.
+    pub fn overloaded(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "request.overloaded", "Log overloaded", detail)
+            .retry_after(1)
+    }
+
     /// Malformed input: 400.
     pub fn malformed(rule: impl Into<String>, detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, rule, "Malformed request", detail)
@@ -143,13 +150,7 @@ impl IntoResponse for Problem {
 impl From<SequencerError> for Problem {
     fn from(e: SequencerError) -> Self {
         match e {
-            SequencerError::Overloaded => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "request.overloaded",
-                "Log overloaded",
-                e.to_string(),
-            )
-            .retry_after(1),
+            SequencerError::Overloaded => Problem::overloaded(e.to_string()),
             SequencerError::StorageUnavailable(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "log.storage-unavailable",

@@ -25,7 +25,9 @@ use provlog_ledger::note::{self, NoteSignature, NoteVerifier};
 use provlog_ledger::policy::{Policy, PolicyWitness};
 use provlog_ledger::storage::Store;
 use provlog_ledger::tiled_tree::TreeReader;
-use provlog_ledger::witness_protocol::{parse_cosignatures, parse_witness_size, AddCheckpointRequest};
+use provlog_ledger::witness_protocol::{
+    parse_cosignatures, parse_witness_size, AddCheckpointRequest, MAX_RESPONSE_SIZE,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -207,7 +209,7 @@ async fn ask(
         let resp =
             client.post(&url).body(body).send().await.map_err(|e| (format!("request failed: {e}"), None))?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| (format!("response failed: {e}"), None))?;
+        let bytes = read_capped(resp, MAX_RESPONSE_SIZE).await.map_err(|e| (e, None))?;
         match status {
             200 => {
                 let sigs = parse_cosignatures(&bytes).map_err(|e| (format!("bad response: {e}"), None))?;
@@ -241,5 +243,66 @@ async fn blocking<E: std::fmt::Display + Send + 'static>(
     match tokio::task::spawn_blocking(work).await {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(e) => Err(format!("the blocking task failed: {e}")),
+    }
+}
+
+/// The body of a witness's answer, refused once it passes `max` bytes: a
+/// witness is another organization's server, and its answers are read
+/// before they are checked.
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let too_large = || format!("response over {max} bytes");
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("response failed: {e}"))? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read as _, Write as _};
+
+    /// Serves one HTTP/1.1 answer of `body_len` bytes, chunked (no length
+    /// given) or with its `Content-Length`, and reads it with a cap.
+    async fn read_from_server(body_len: usize, chunked: bool, max: usize) -> Result<Vec<u8>, String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = vec![b'x'; body_len];
+            if chunked {
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n");
+                for part in body.chunks(1000) {
+                    let _ = s.write_all(format!("{:x}\r\n", part.len()).as_bytes());
+                    let _ = s.write_all(part);
+                    let _ = s.write_all(b"\r\n");
+                }
+                let _ = s.write_all(b"0\r\n\r\n");
+            } else {
+                let _ =
+                    s.write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {body_len}\r\n\r\n").as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        let resp = reqwest::get(format!("http://{addr}/")).await.unwrap();
+        read_capped(resp, max).await
+    }
+
+    #[tokio::test]
+    async fn a_witness_answer_over_the_cap_is_refused_whether_or_not_its_length_is_given() {
+        for chunked in [false, true] {
+            assert_eq!(read_from_server(5000, chunked, 5000).await.unwrap().len(), 5000);
+            let e = read_from_server(5001, chunked, 5000).await.unwrap_err();
+            assert!(e.contains("over 5000 bytes"), "{e}");
+        }
     }
 }

@@ -45,9 +45,7 @@ impl CosignatureVerifier {
         if !is_valid_key_name(name) {
             return Err(NoteError::BadKey("invalid key name"));
         }
-        if key.is_weak() {
-            return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
-        }
+        crate::note::check_key(&key)?;
         Ok(Self { name: name.to_owned(), id: key_id(name, ALG_COSIGNATURE_V1, key.as_bytes()), key })
     }
 

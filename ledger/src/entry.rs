@@ -128,6 +128,28 @@ mod tests {
         }
     }
 
+    /// The annotated example of `spec/statement.md` §9: the statement of
+    /// the vector `sign1-epcis` with the sample's other fields.
+    #[test]
+    fn the_spec_example_encodes_as_annotated() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../spec/vectors/statement/sign1-epcis.json");
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let statement = hex::decode(v["statement"].as_str().unwrap()).unwrap();
+        assert_eq!(statement.len(), 550);
+        let bytes = Entry { statement: statement.clone(), ..sample() }.encode().unwrap();
+        assert_eq!(bytes.len(), 630);
+        let head = hex::decode("a401590226").unwrap();
+        let tail = hex::decode(
+            "021b0000019aaaac2600035820\
+             0707070707070707070707070707070707070707070707070707070707070707\
+             04826e7175616e746974792e7969656c646c73656e736f722e72616e6765",
+        )
+        .unwrap();
+        assert_eq!(bytes[..5], head[..]);
+        assert_eq!(bytes[5..555], statement[..]);
+        assert_eq!(bytes[555..], tail[..]);
+    }
+
     #[test]
     fn entry_round_trips_canonically() {
         let e = sample();

@@ -109,9 +109,7 @@ impl Ed25519Verifier {
         if !is_valid_key_name(name) {
             return Err(NoteError::BadKey("invalid key name"));
         }
-        if key.is_weak() {
-            return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
-        }
+        check_key(&key)?;
         let id = key_id(name, ALG_ED25519, key.as_bytes());
         Ok(Self { name: name.to_owned(), id, key })
     }
@@ -146,14 +144,24 @@ impl Ed25519Verifier {
     }
 }
 
-/// Reads a 32-byte Ed25519 public key and refuses small-order (weak) keys.
+/// Reads a 32-byte Ed25519 public key and refuses what statements' keys
+/// refuse too ([`crate::cose::check_verifying_key`]): small-order (weak)
+/// keys and non-canonical encodings, so that one signature predicate holds
+/// for notes, cosignatures and statements.
 pub(crate) fn ed25519_public_key(bytes: &[u8]) -> Result<VerifyingKey, NoteError> {
     let arr: [u8; 32] = bytes.try_into().map_err(|_| NoteError::BadKey("Ed25519 key is not 32 bytes"))?;
     let key = VerifyingKey::from_bytes(&arr).map_err(|_| NoteError::BadKey("not a valid Ed25519 point"))?;
-    if key.is_weak() {
-        return Err(NoteError::BadKey("weak (small-order) Ed25519 key"));
-    }
+    check_key(&key)?;
     Ok(key)
+}
+
+/// The key checks of [`ed25519_public_key`], for a key already decoded.
+pub(crate) fn check_key(key: &VerifyingKey) -> Result<(), NoteError> {
+    match crate::cose::check_verifying_key(key) {
+        Ok(()) => Ok(()),
+        Err(crate::cose::CoseError::WeakKey) => Err(NoteError::BadKey("weak (small-order) Ed25519 key")),
+        Err(_) => Err(NoteError::BadKey("non-canonical Ed25519 key encoding")),
+    }
 }
 
 impl NoteVerifier for Ed25519Verifier {
@@ -401,6 +409,31 @@ pub fn open(msg: &str, verifiers: &[&dyn NoteVerifier]) -> Result<Note, NoteErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key checks statements make: a non-canonical encoding of a
+    /// large-order point (y = p + 3, the point of y = 3) is refused as a
+    /// note or cosignature key, while its canonical encoding is taken.
+    #[test]
+    fn a_non_canonical_key_encoding_is_refused_like_a_statement_key() {
+        let mut non_canonical = [0xff; 32];
+        non_canonical[0] = 0xf0;
+        non_canonical[31] = 0x7f;
+        let mut canonical = [0u8; 32];
+        canonical[0] = 3;
+        let vkey = |key: &[u8; 32]| {
+            let mut data = vec![ALG_ED25519];
+            data.extend_from_slice(key);
+            format!("k+{:08x}+{}", key_id("k", ALG_ED25519, key), BASE64.encode(data))
+        };
+        assert!(Ed25519Verifier::from_vkey(&vkey(&canonical)).is_ok());
+        assert!(matches!(
+            Ed25519Verifier::from_vkey(&vkey(&non_canonical)),
+            Err(NoteError::BadKey("non-canonical Ed25519 key encoding"))
+        ));
+        assert!(ed25519_public_key(&non_canonical).is_err());
+        let decoded = VerifyingKey::from_bytes(&non_canonical).unwrap();
+        assert!(Ed25519Verifier::new("k", decoded).is_err());
+    }
 
     #[test]
     fn generated_keys_round_trip_through_strings() {

@@ -21,6 +21,9 @@ pub const TILE_HEIGHT: u8 = 8;
 pub const MAX_LEVEL: u8 = 63;
 /// The largest entry an entry bundle can carry.
 pub const MAX_ENTRY_SIZE: usize = u16::MAX as usize;
+/// The largest entry bundle: [`TILE_WIDTH`] entries of [`MAX_ENTRY_SIZE`],
+/// each after its two-byte length.
+pub const MAX_BUNDLE_SIZE: usize = TILE_WIDTH as usize * (2 + MAX_ENTRY_SIZE);
 
 /// What a tile holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -42,6 +42,8 @@ pub struct Tuning {
     pub body_read_timeout_ms: u64,
     pub max_batch_statements: usize,
     pub max_batch_bytes: usize,
+    /// `http.max_body_memory_bytes`.
+    pub max_body_memory_bytes: usize,
     /// Per-partner rate limit, statements per second, and its burst.
     pub per_partner_per_s: u64,
     pub per_partner_burst: u64,
@@ -62,6 +64,7 @@ impl Default for Tuning {
             body_read_timeout_ms: 10_000,
             max_batch_statements: 10_000,
             max_batch_bytes: 16 << 20,
+            max_body_memory_bytes: 256 << 20,
             per_partner_per_s: 50_000,
             per_partner_burst: 100_000,
             engine: "sled",
@@ -222,7 +225,7 @@ impl TestLog {
             "origin = {ORIGIN:?}\ndata_dir = {:?}\nlog_key = {:?}\ngenesis = {:?}\n\n\
              [sequencer]\nmax_batch_age_ms = {}\nmax_batch_size = {}\nqueue_capacity = {}\n\n\
              [http]\nsync_wait_ms = {}\nheader_read_timeout_ms = {}\nbody_read_timeout_ms = {}\n\
-             max_batch_statements = {}\nmax_batch_bytes = {}\n\n\
+             max_batch_statements = {}\nmax_batch_bytes = {}\nmax_body_memory_bytes = {}\n\n\
              [limits]\nper_partner_per_s = {}\nper_partner_burst = {}\n\n\
              [storage]\nengine = {:?}\ncache_capacity_mb = {}\n",
             root.join("data"),
@@ -236,6 +239,7 @@ impl TestLog {
             t.body_read_timeout_ms,
             t.max_batch_statements,
             t.max_batch_bytes,
+            t.max_body_memory_bytes,
             t.per_partner_per_s,
             t.per_partner_burst,
             t.engine,

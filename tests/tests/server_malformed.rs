@@ -250,6 +250,7 @@ fn malformed_input_is_refused_with_a_problem_and_changes_nothing() {
         Cbor::int(7),
         item(&g[..10]),
         item(&[g, &[0]].concat()),
+        item(&oversized_statement(g, &big_payload)),
         item(log.sign_with(&farm, &old, &e).as_bytes()),
     ]);
     let r = log.post("/entries/batch", "application/cbor", mixed, None);
@@ -266,6 +267,8 @@ fn malformed_input_is_refused_with_a_problem_and_changes_nothing() {
             (400, "batch.not-bytes"),
             (400, "statement.cbor-length-beyond-input"),
             (400, "statement.cbor-trailing-bytes"),
+            // The same code as alone (`Statement::parse`'s own size check).
+            (400, "statement.statement-too-large"),
             (422, "signature.key-revoked"),
         ]
     );
@@ -410,4 +413,37 @@ fn partner_rate_limits_answer_429_and_only_verified_statements_spend_them() {
     // Buckets are per partner.
     log.register(&new(&processor, "1"));
     log.verify();
+}
+
+/// Bodies in hand never hold more than `http.max_body_memory_bytes`: with
+/// the whole budget declared by one slow upload, another submission waits
+/// until that upload times out, then goes through.
+#[test]
+fn a_submission_waits_for_body_memory_beyond_the_budget() {
+    let tuning = Tuning {
+        max_batch_bytes: 1 << 20,
+        max_body_memory_bytes: 1 << 20,
+        body_read_timeout_ms: 1000,
+        ..Tuning::default()
+    };
+    let log = TestLog::start(Setup::new(RuleSet::permissive("p")).tuning(tuning));
+    let farm = log.parties.farm.clone();
+    let s = log.sign(&farm, &log.commission(&farm, &[farm.sgtin("107346", "budget")], &hours_ago(1.0)));
+    let mut holder = TcpStream::connect(log.addr()).unwrap();
+    holder
+        .write_all(
+            b"POST /entries/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n\
+              Content-Length: 1048576\r\n\r\n\x9a",
+        )
+        .unwrap();
+    let held = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    let r = log.submit(&s);
+    let waited = held.elapsed();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(waited >= Duration::from_millis(950), "answered after {waited:?}, while the budget was held");
+    holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = holder.read_to_end(&mut out);
+    assert_eq!(parse_http_response(&out).unwrap().status, 408);
 }

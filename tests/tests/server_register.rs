@@ -221,6 +221,12 @@ fn every_gs1_example_event_is_registered_and_its_receipt_verifies_offline() {
     }
     let p = problem(&log.get("/entries/ABC"));
     assert_eq!((p.status, p.rule.as_str()), (400, "request.statement-id"));
+    // A path segment that is not UTF-8 once decoded: a problem too, not
+    // the framework's plain text.
+    for path in ["/entries/%FF", "/entries/%FF/status", "/lineage/%FF", "/registry/partners/%C3"] {
+        let p = problem(&log.get(path));
+        assert_eq!((p.status, p.rule.as_str()), (400, "request.path"), "{path}");
+    }
 
     let v = log.verify();
     assert_eq!(v.checkpoint.size, size + 5);

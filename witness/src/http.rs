@@ -157,15 +157,23 @@ async fn read_body(req: Request, timeout: Duration) -> Result<Vec<u8>, HttpError
 }
 
 async fn add_checkpoint(State(app): State<App>, req: Request) -> Result<Response, HttpError> {
-    let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
+    // The body first: a slot is taken only for the work, so slow uploads
+    // (bounded by the body timeout and the connection limit) cannot hold
+    // every slot and keep the log's own requests out.
+    let body = read_body(req, app.config.body_read_timeout).await?;
+    let Ok(permit) = app.in_flight.clone().try_acquire_owned() else {
         return Err(HttpError::Overloaded);
     };
-    let body = read_body(req, app.config.body_read_timeout).await?;
     let witness = app.witness.clone();
-    // Decision, signature and the flushed write block: off the async workers.
-    let cosigned = tokio::task::spawn_blocking(move || witness.add_checkpoint(&body))
-        .await
-        .map_err(|_| HttpError::Internal)??;
+    // Decision, signature and the flushed write block: off the async
+    // workers. The slot goes with the work, which runs on even if the
+    // client leaves.
+    let cosigned = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        witness.add_checkpoint(&body)
+    })
+    .await
+    .map_err(|_| HttpError::Internal)??;
     Ok(text(StatusCode::OK, cosigned.body))
 }
 

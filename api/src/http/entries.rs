@@ -1,10 +1,10 @@
 //! Submission (SCRAPI shape) and per-statement reads.
 
-use super::App;
+use super::{App, PathText, BODY_UNIT};
 use crate::problem::Problem;
 use crate::sequencer::SignedCheckpoint;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,11 +16,12 @@ use provlog_ledger::entry::Entry;
 use provlog_ledger::governance::Registry;
 use provlog_ledger::log::Outcome;
 use provlog_ledger::state::StateView;
-use provlog_ledger::statement::{Statement, StatementId, MAX_STATEMENT_SIZE};
+use provlog_ledger::statement::{Statement, StatementId};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// Content type of receipts (C2SP tlog-proof text).
 pub const RECEIPT_TYPE: &str = "text/x.tlog-proof; charset=utf-8";
@@ -44,11 +45,20 @@ const DRAIN_MAX: u64 = 1 << 20;
 /// request waited because `http.max_connections` requests were in hand
 /// (`provlog_witness::http::serve`).
 ///
+/// The body comes with its share of `http.max_body_memory_bytes`, to be
+/// kept until the request is answered.
+///
 /// # Errors
 /// 413 `request.body-too-large` (also for a declared `Content-Length` over
-/// the limit, before anything is kept), 408 `request.body-timeout`, or 400
-/// `request.body` if the connection failed.
-async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Problem> {
+/// the limit, before anything is kept), 503 `request.overloaded` if no
+/// memory for the body came free within the timeout, 408
+/// `request.body-timeout`, or 400 `request.body` if the connection failed.
+async fn read_body(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<(Bytes, OwnedSemaphorePermit), Problem> {
     let too_large = || {
         app.metrics.refuse("body-too-large");
         Problem::new(
@@ -66,8 +76,21 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body, limit: usize) -> 
         }
         return Err(too_large());
     }
-    match tokio::time::timeout(timeout, collect_limited(body, limit)).await {
-        Ok(Ok(Some(bytes))) => Ok(bytes),
+    // Memory for the body, set aside before it is read: the declared length
+    // (hyper stops a body at it), else the limit.
+    let units = declared.map_or(limit, |n| n as usize).div_ceil(BODY_UNIT).max(1) as u32;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let budget = match tokio::time::timeout_at(deadline, app.bodies.clone().acquire_many_owned(units)).await {
+        Ok(Ok(permit)) => permit,
+        _ => {
+            app.metrics.refuse("overloaded");
+            return Err(Problem::overloaded(
+                "too many request bodies in hand (http.max_body_memory_bytes); retry later",
+            ));
+        }
+    };
+    match tokio::time::timeout_at(deadline, collect_limited(body, limit)).await {
+        Ok(Ok(Some(bytes))) => Ok((bytes, budget)),
         Ok(Ok(None)) => Err(too_large()),
         Ok(Err(())) => Err(Problem::malformed("request.body", "the request body could not be read")),
         Err(_) => {
@@ -154,19 +177,19 @@ impl App {
                 vec![preverify_all(statements, &registry)]
             } else {
                 let chunk = statements.len().div_ceil(4).max(64);
-                let mut tasks = Vec::new();
+                let mut tasks = AbortOnDrop(Vec::new());
                 let mut rest = statements;
                 while !rest.is_empty() {
                     let tail = rest.split_off(rest.len().min(chunk));
                     let part = std::mem::replace(&mut rest, tail);
                     let (registry, nice) = (registry.clone(), self.http.worker_nice);
-                    tasks.push(tokio::task::spawn_blocking(move || {
+                    tasks.0.push(tokio::task::spawn_blocking(move || {
                         crate::lower_thread_priority(nice);
                         preverify_all(part, &registry)
                     }));
                 }
-                let mut parts = Vec::with_capacity(tasks.len());
-                for t in tasks {
+                let mut parts = Vec::with_capacity(tasks.0.len());
+                for t in &mut tasks.0 {
                     parts.push(t.await.map_err(|_| internal("verification task failed"))?);
                 }
                 parts
@@ -257,6 +280,20 @@ impl App {
     }
 }
 
+/// Blocking tasks that are called off when the request is dropped (its
+/// client gone): those not yet started never run, so a client that sends
+/// batches and resets them cannot queue work behind everyone else's. (A
+/// task already running finishes; at most one per blocking thread.)
+struct AbortOnDrop<T>(Vec<tokio::task::JoinHandle<T>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 fn internal(what: &str) -> Problem {
     Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "log.internal", "Internal error", what)
 }
@@ -291,7 +328,7 @@ async fn submit_one(
             "POST /entries takes application/cose",
         ));
     }
-    let body = read_body(app, headers, body, app.http.max_statement_bytes).await?;
+    let (body, _budget) = read_body(app, headers, body, app.http.max_statement_bytes).await?;
     app.limit_address(peer, 1, headers)?;
     app.sequencer.shared().check_writable()?;
     let statement = Statement::parse(&body).map_err(|e| {
@@ -342,7 +379,7 @@ async fn submit_many(
             "POST /entries/batch takes application/cbor: an array of COSE statements as byte strings",
         ));
     }
-    let body = read_body(app, headers, body, app.http.max_batch_bytes).await?;
+    let (body, _budget) = read_body(app, headers, body, app.http.max_batch_bytes).await?;
     let max = app.http.max_batch_statements;
     let limits = Limits { max_size: app.http.max_batch_bytes, max_depth: 1, max_items: max + 1 };
     let value = cbor::decode(&body, &limits)
@@ -363,15 +400,7 @@ async fn submit_many(
         let outcome = item
             .as_bytes()
             .ok_or_else(|| Problem::malformed("batch.not-bytes", "each batch item must be a byte string"))
-            .and_then(|b| {
-                if b.len() > MAX_STATEMENT_SIZE {
-                    return Err(Problem::malformed(
-                        "statement.too-large",
-                        format!("statement of {} bytes", b.len()),
-                    ));
-                }
-                Statement::parse(b).map_err(statement_problem)
-            });
+            .and_then(|b| Statement::parse(b).map_err(statement_problem));
         match outcome {
             Ok(s) => {
                 slots.push(Slot::Sequenced(parsed.len()));
@@ -473,7 +502,7 @@ fn index_of(app: &App, id: &StatementId) -> Result<u64, Problem> {
 pub async fn receipt(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Response, Problem> {
     let r = async {
         let id = parse_id(&id)?;
@@ -504,7 +533,7 @@ fn stored_entry(app: &App, index: u64) -> Result<Entry, Problem> {
 pub async fn statement(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Response, Problem> {
     let r = (|| {
         let id = parse_id(&id)?;
@@ -518,7 +547,7 @@ pub async fn statement(
 pub async fn status(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Response, Problem> {
     let r = (|| {
         let id = parse_id(&id)?;
@@ -545,9 +574,10 @@ const INLINE_SIGNERS: usize = 2;
 
 /// Parses each EPCIS payload and checks each signature whose key the
 /// registry knows, all signatures together ([`Statement::preverify_batch`]),
-/// keeping the results in the statements for the sequencer (which re-checks
-/// only what failed here, and then refuses the statement with the same
-/// error). Returns each statement with whether its issuer's own signature
+/// keeping the results, failures included, in the statements for the
+/// sequencer: it checks again only a signature whose key changed in between
+/// (a registry update), so a flood of bad signatures costs its one thread
+/// nothing. Returns each statement with whether its issuer's own signature
 /// verified under one of the issuer's keys.
 fn preverify_all(mut statements: Vec<Statement>, registry: &Registry) -> Vec<(Statement, bool)> {
     for s in &mut statements {

@@ -11,11 +11,12 @@
 //! ```
 
 use super::read::ReadView;
+use super::PathText;
 use crate::problem::Problem;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::CACHE_CONTROL;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -147,25 +148,25 @@ fn prove(reader: &TreeReader, query: &lineage::Query) -> Result<(Answer, Vec<Pro
 pub async fn lineage<V: ReadView>(
     State(app): State<V>,
     headers: HeaderMap,
-    Path(identifier): Path<String>,
+    PathText(identifier): PathText,
     q: Result<Query<LineageQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let r = async {
         let Query(q) = q.map_err(|e| Problem::malformed("request.query", e.body_text()))?;
         let cp = app.published().ok_or_else(|| Problem::not_found("no checkpoint has been published yet"))?;
         let query = parse_query(&identifier, &q, cp.size)?;
-        let _permit = RUNNING.try_acquire().map_err(|_| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "request.overloaded",
-                "Log overloaded",
-                "too many lineage queries at once; retry later",
-            )
-            .retry_after(1)
-        })?;
+        let permit = RUNNING
+            .try_acquire()
+            .map_err(|_| Problem::overloaded("too many lineage queries at once; retry later"))?;
         let reader = app.reader().clone();
-        let (answer, entries) =
-            tokio::task::spawn_blocking(move || prove(&reader, &query)).await.map_err(|e| internal(&e))??;
+        // The permit goes with the work: a query runs on after its client
+        // leaves, and must still count.
+        let (answer, entries) = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            prove(&reader, &query)
+        })
+        .await
+        .map_err(|e| internal(&e))??;
         let body = ProvenAnswer { answer, checkpoint: cp.note, entries };
         Ok(([(CACHE_CONTROL, "no-cache")], Json(body)).into_response())
     };

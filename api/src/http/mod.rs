@@ -36,6 +36,22 @@ use provlog_ledger::tiled_tree::TreeReader;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+/// A path parameter whose rejection (bytes that do not decode to UTF-8,
+/// such as `%FF`) is a 400 problem like every other malformed request,
+/// instead of axum's plain-text answer.
+pub(crate) struct PathText(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathText {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(p)) => Ok(PathText(p)),
+            Err(e) => Err(Problem::malformed("request.path", e.body_text())),
+        }
+    }
+}
+
 /// Everything a request handler needs. Cloned for every request (axum's
 /// `State`), so its fields are reference counted or small.
 #[derive(Clone)]
@@ -52,7 +68,13 @@ pub struct App {
     pub metrics: Arc<Metrics>,
     /// The log's verifier key, for `/` and the OpenAPI description.
     pub log_vkey: Arc<str>,
+    /// `http.max_body_memory_bytes`, in units of [`BODY_UNIT`] bytes, that
+    /// submissions set aside for their bodies.
+    pub bodies: Arc<tokio::sync::Semaphore>,
 }
+
+/// The unit of [`App::bodies`].
+pub(crate) const BODY_UNIT: usize = 1024;
 
 impl App {
     pub fn new(
@@ -74,6 +96,7 @@ impl App {
             address_limits: Arc::new(RateLimiter::new(limits.per_address_per_s, limits.per_address_burst)),
             metrics,
             log_vkey: log_vkey.into(),
+            bodies: Arc::new(tokio::sync::Semaphore::new(config.http.max_body_memory_bytes / BODY_UNIT)),
         }
     }
 

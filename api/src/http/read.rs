@@ -2,10 +2,11 @@
 //! metrics. None of it touches the sequencer.
 
 use super::App;
+use super::PathText;
 use crate::problem::Problem;
 use crate::sequencer::SignedCheckpoint;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -96,7 +97,7 @@ pub async fn checkpoint<V: ReadView>(State(app): State<V>) -> Result<Response, P
 pub async fn tile<V: ReadView>(
     State(app): State<V>,
     headers: HeaderMap,
-    Path(path): Path<String>,
+    PathText(path): PathText,
 ) -> Result<Response, Problem> {
     let r = async {
         let full_path = format!("tile/{path}");
@@ -119,7 +120,14 @@ pub async fn tile<V: ReadView>(
                 )
             })?
             .map_err(tree_problem)?;
-        let cache = if tile.is_full() { IMMUTABLE } else { SHORT };
+        // Immutable only once a published checkpoint covers the whole tile:
+        // beyond it the entries are committed but perhaps not yet flushed,
+        // and a batch lost in a crash is written again, differently.
+        let published = app.published().map_or(0, |cp| cp.size);
+        let settled = tile.is_full()
+            && provlog_ledger::tile::tile_at_size(tile.kind, tile.index, published)
+                .is_some_and(|t| t.is_full());
+        let cache = if settled { IMMUTABLE } else { SHORT };
         Ok((StatusCode::OK, [(CONTENT_TYPE, "application/octet-stream"), (CACHE_CONTROL, cache)], data)
             .into_response())
     };
@@ -259,7 +267,7 @@ pub async fn partners(State(app): State<App>) -> Response {
 }
 
 /// `GET /registry/partners/{id}`: the partner and its keys.
-pub async fn partner(State(app): State<App>, Path(id): Path<String>) -> Result<Response, Problem> {
+pub async fn partner(State(app): State<App>, PathText(id): PathText) -> Result<Response, Problem> {
     let r = snapshot(&app);
     let p = r.partner(&id).ok_or_else(|| Problem::not_found(format!("no partner {id}")))?;
     let keys: Vec<_> =
