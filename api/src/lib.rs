@@ -157,6 +157,18 @@ fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
             )
         }
     };
+    // Each reopen (a recovery, crate::recovery) first drops the store's
+    // pages from the page cache, so that the engine reads what the disk
+    // holds, not pages whose write-back failed.
+    let (reopening, dir) = (std::sync::atomic::AtomicBool::new(false), path.clone());
+    let open: provlog_ledger::storage::Opener = Box::new(move || {
+        if reopening.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let files = recovery::evict_page_cache(&dir)
+                .map_err(|e| provlog_ledger::storage::StorageError::backend("reopen", e))?;
+            tracing::info!("dropped the cached pages of {files} store files before reopening");
+        }
+        open()
+    });
     ReopenableStore::open(open).map(Arc::new).map_err(|source| StartError::Store { path, source })
 }
 

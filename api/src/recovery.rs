@@ -9,7 +9,10 @@
 //! 1. writes and fsyncs a probe file next to the store ([`probe`]), which
 //!    fails while the disk is full or fsync fails;
 //! 2. reopens the store, so the engine recovers from what is on disk, as
-//!    after a crash, and reloads the log from it (re-verifying the tree);
+//!    after a crash (the store's pages are first dropped from the page
+//!    cache, [`evict_page_cache`], since those the kernel failed to write
+//!    back may be kept there, marked clean), and reloads the log from it
+//!    (re-verifying the tree);
 //! 3. checks that the reloaded tree still holds the checkpoints it stored
 //!    or let out (if not, signed data was lost: the log stops for good);
 //! 4. writes and flushes a record in the store, and only then resumes
@@ -86,6 +89,49 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
     result
 }
 
+/// Drops from the page cache the cached pages of every file under `dir`
+/// (`posix_fadvise(POSIX_FADV_DONTNEED)`), so that the store opened next
+/// reads what the disk holds. Called between closing a failed store and
+/// opening it again: after a failed write-back the kernel may keep the
+/// pages it could not write, marked clean, and an engine reopened on them
+/// would find entries that are not on disk, sign them, and lose them on
+/// eviction or power loss. Dirty pages are not dropped (only written), so
+/// this never loses data the disk was to receive. Returns the number of
+/// files advised.
+///
+/// # Errors
+/// The I/O error of listing a directory or opening a file (a file removed
+/// meanwhile is skipped).
+pub fn evict_page_cache(dir: &Path) -> std::io::Result<usize> {
+    let mut files = 0;
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let kind = e.file_type()?;
+        if kind.is_dir() {
+            files += evict_page_cache(&e.path())?;
+        } else if kind.is_file() {
+            let f = match std::fs::File::open(e.path()) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::io::AsRawFd as _;
+                // SAFETY: a plain call on a file descriptor this function
+                // owns; offset 0 and length 0 mean the whole file.
+                let r = unsafe { libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+                if r != 0 {
+                    return Err(std::io::Error::from_raw_os_error(r));
+                }
+            }
+            drop(f);
+            files += 1;
+        }
+    }
+    Ok(files)
+}
+
 /// The file, in the data directory, holding the latest checkpoint to leave
 /// the process.
 const ANCHOR_FILE: &str = "checkpoint";
@@ -144,6 +190,40 @@ mod tests {
         probe(d.path()).unwrap();
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
         assert!(probe(&d.path().join("missing")).is_err());
+    }
+
+    /// Pages resident in the page cache for `path`, by util-linux's
+    /// `fincore` (an essential package on Debian).
+    fn resident_pages(path: &Path) -> u64 {
+        let out = std::process::Command::new("fincore")
+            .args(["--bytes", "--noheadings", "--raw", "--output", "PAGES"])
+            .arg(path)
+            .output()
+            .expect("fincore (util-linux)");
+        String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn evicting_drops_a_stores_cached_pages_and_keeps_its_data() {
+        // Next to the test binary, on the build's disk: tmpfs pages are the
+        // data itself and cannot be dropped.
+        let exe = std::env::current_exe().unwrap();
+        let d = tempfile::tempdir_in(exe.parent().unwrap()).unwrap();
+        std::fs::create_dir(d.path().join("sub")).unwrap();
+        let files = [d.path().join("a"), d.path().join("sub").join("b")];
+        for (i, f) in files.iter().enumerate() {
+            let mut w = std::fs::File::create(f).unwrap();
+            w.write_all(&vec![i as u8 + 1; 256 << 10]).unwrap();
+            w.sync_all().unwrap();
+            assert!(resident_pages(f) > 0, "just written, {f:?} is cached");
+        }
+        assert_eq!(evict_page_cache(d.path()).unwrap(), 2);
+        for (i, f) in files.iter().enumerate() {
+            assert_eq!(resident_pages(f), 0, "{f:?} still cached");
+            assert_eq!(std::fs::read(f).unwrap(), vec![i as u8 + 1; 256 << 10]);
+        }
+        assert!(evict_page_cache(&d.path().join("missing")).is_err());
     }
 
     #[test]
