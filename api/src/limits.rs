@@ -36,7 +36,20 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.take_at(key, n, Instant::now())
     }
 
+    /// Whether `key`'s bucket holds `n` tokens now, taking none: a check
+    /// before work whose final charge is not known yet. On refusal, as
+    /// [`RateLimiter::take`].
+    pub fn has(&self, key: &K, n: u64) -> Result<(), u64> {
+        self.settle(key, n, Instant::now(), false)
+    }
+
     fn take_at(&self, key: &K, n: u64, now: Instant) -> Result<(), u64> {
+        self.settle(key, n, now, true)
+    }
+
+    /// Refills `key`'s bucket to `now` and, if it holds `n` tokens, takes
+    /// them when `take` is set.
+    fn settle(&self, key: &K, n: u64, now: Instant, take: bool) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().expect("lock");
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
             // Forget buckets that have refilled completely: they carry no state.
@@ -48,7 +61,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         b.last = now;
         let need = n as f64;
         if b.tokens >= need {
-            b.tokens -= need;
+            if take {
+                b.tokens -= need;
+            }
             Ok(())
         } else {
             Err(((need - b.tokens) / self.per_second).ceil().max(1.0) as u64)
@@ -70,5 +85,10 @@ mod tests {
         assert!(l.take_at(&"p", 10, t0 + Duration::from_secs(1)).is_ok());
         assert!(l.take_at(&"q", 5, t0).is_ok(), "buckets are per key");
         assert_eq!(l.take_at(&"p", 30, t0 + Duration::from_secs(1)), Err(3));
+        // A check takes nothing: the same answer twice.
+        assert!(l.settle(&"q", 15, t0, false).is_ok());
+        assert!(l.settle(&"q", 15, t0, false).is_ok());
+        assert!(l.take_at(&"q", 15, t0).is_ok());
+        assert_eq!(l.settle(&"q", 1, t0, false), Err(1));
     }
 }

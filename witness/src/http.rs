@@ -9,7 +9,7 @@
 //! GET  /<hex SHA-256(origin)>/checkpoint   latest cosigned checkpoint (monitors)
 //! GET  /evidence                     JSON list of evidence records
 //! GET  /evidence/<id>                one evidence record (JSON)
-//! GET  /healthz                      "ok"
+//! GET  /healthz                      "ok", or 503 once cosigning stopped
 //! GET  /                             witness name, vkey and logs (text)
 //! ```
 
@@ -134,7 +134,7 @@ pub fn router(witness: Arc<Witness>, config: HttpConfig) -> Router {
         .route("/{origin_hash}/checkpoint", get(latest_checkpoint))
         .route("/evidence", get(evidence_list))
         .route("/evidence/{id}", get(evidence))
-        .route("/healthz", get(|| async { text(StatusCode::OK, "ok\n".into()) }))
+        .route("/healthz", get(healthz))
         .route("/", get(info))
         .fallback(|| async { HttpError::NotFound })
         .with_state(App { witness, config, in_flight })
@@ -175,6 +175,19 @@ async fn add_checkpoint(State(app): State<App>, req: Request) -> Result<Response
     .await
     .map_err(|_| HttpError::Internal)??;
     Ok(text(StatusCode::OK, cosigned.body))
+}
+
+/// 200 `ok`, or 503 once cosigning stopped after a storage failure: the
+/// witness answers, but will cosign nothing until it is restarted.
+async fn healthz(State(app): State<App>) -> Response {
+    if app.witness.is_stopped() {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopped: cosigning ended after a storage failure; restart\n".into(),
+        )
+    } else {
+        text(StatusCode::OK, "ok\n".into())
+    }
 }
 
 async fn latest_checkpoint(State(app): State<App>, Path(hash): Path<String>) -> Result<Response, HttpError> {

@@ -172,6 +172,11 @@ impl Witness {
         }
     }
 
+    /// Whether cosigning stopped after a storage failure (until restart).
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
     /// Commits and flushes a cosigned checkpoint. Any failure stops the
     /// witness: after a failed flush the commit is already visible to the
     /// next request but may not be on disk.
@@ -324,9 +329,11 @@ mod tests {
         let w = Witness::new(store.clone(), signer, logs);
         let l = leaves(10, 0);
         w.add_checkpoint_at(&body(&l, 0, 4), 1).unwrap();
+        assert!(!w.is_stopped());
         store.fail.store(true, Ordering::Relaxed);
         assert!(matches!(w.add_checkpoint_at(&body(&l, 4, 6), 2), Err(AddCheckpointError::Storage(_))));
         store.fail.store(false, Ordering::Relaxed);
+        assert!(w.is_stopped(), "what /healthz reports");
         // Whatever the store now shows, nothing more is cosigned.
         for b in [body(&l, 4, 8), body(&l, 6, 8)] {
             assert!(matches!(w.add_checkpoint_at(&b, 3), Err(AddCheckpointError::Stopped)));

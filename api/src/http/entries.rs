@@ -141,9 +141,29 @@ fn location(id: &StatementId) -> String {
 }
 
 impl App {
+    /// Charges the client address `n` statements, or refuses with 429.
     fn limit_address(&self, peer: Option<SocketAddr>, n: u64, headers: &HeaderMap) -> Result<(), Problem> {
+        self.address_limit(peer, n, true, headers)
+    }
+
+    /// Refuses with 429, charging nothing, a client address that has not
+    /// even one statement left: checked before a batch's body is read,
+    /// whose count is known only after.
+    fn check_address(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Result<(), Problem> {
+        self.address_limit(peer, 1, false, headers)
+    }
+
+    fn address_limit(
+        &self,
+        peer: Option<SocketAddr>,
+        n: u64,
+        take: bool,
+        headers: &HeaderMap,
+    ) -> Result<(), Problem> {
         if let Some(peer) = peer {
-            if let Err(wait) = self.address_limits.take(&peer.ip(), n) {
+            let limits = &self.address_limits;
+            let answer = if take { limits.take(&peer.ip(), n) } else { limits.has(&peer.ip(), n) };
+            if let Err(wait) = answer {
                 self.metrics.refuse("rate-limited");
                 return Err(Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -328,8 +348,10 @@ async fn submit_one(
             "POST /entries takes application/cose",
         ));
     }
-    let (body, _budget) = read_body(app, headers, body, app.http.max_statement_bytes).await?;
+    // Charged before the body is read: an address over its limit costs no
+    // reading.
     app.limit_address(peer, 1, headers)?;
+    let (body, _budget) = read_body(app, headers, body, app.http.max_statement_bytes).await?;
     app.sequencer.shared().check_writable()?;
     let statement = Statement::parse(&body).map_err(|e| {
         app.metrics.refuse("malformed");
@@ -379,6 +401,7 @@ async fn submit_many(
             "POST /entries/batch takes application/cbor: an array of COSE statements as byte strings",
         ));
     }
+    app.check_address(peer, headers)?;
     let (body, _budget) = read_body(app, headers, body, app.http.max_batch_bytes).await?;
     let max = app.http.max_batch_statements;
     let limits = Limits { max_size: app.http.max_batch_bytes, max_depth: 1, max_items: max + 1 };
