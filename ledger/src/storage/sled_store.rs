@@ -6,14 +6,17 @@
 //! the files under `blobs/` (values and nodes over about 128 KiB, which
 //! include full entry bundles and tiles' leaves) or the directory that names
 //! them. Its background thread calls `fsync` only every 500 ms. So
-//! [`SledStore::flush`] follows sled's flush with `fsync` of the log file,
-//! of every blob file not synced before, and of the `blobs` directory.
+//! [`SledStore::flush`] follows sled's flush with `syncfs` of the store's
+//! file system: one call for the log file, every blob file and the
+//! directories, at a cost that does not grow with the number of blobs (a
+//! listing of `blobs/` to `fsync` the new ones took about 6 ms per flush at
+//! 9,000 blobs, and a log has one per 256 entries). It also writes whatever
+//! else is dirty on that file system: the data directory belongs on a file
+//! system of its own.
 
 use super::{bounds, Batch, Records, StorageError, Store};
-use std::collections::BTreeSet;
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
 
 /// Configuration of the sled store.
 #[derive(Clone, Debug)]
@@ -33,13 +36,8 @@ impl Default for SledConfig {
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
-    /// sled's log file (`db`), synced after each flush.
-    log: File,
-    /// sled's `blobs` directory.
-    blobs: PathBuf,
-    /// The blob files (named by sequence number) synced so far; a blob is
-    /// written once and later removed, never changed.
-    synced_blobs: Mutex<BTreeSet<u64>>,
+    /// The store's directory, whose file system each flush syncs.
+    dir: File,
 }
 
 impl SledStore {
@@ -67,51 +65,20 @@ impl SledStore {
         };
         let tree = db.open_tree("provlog").map_err(|e| StorageError::backend("open", e))?;
         let io = |e| StorageError::backend("open", e);
-        let log = File::open(path.join("db")).map_err(io)?;
-        let blobs = path.join("blobs");
-        // The files sled made when it created the store, named durably.
-        File::open(path).and_then(|d| d.sync_all()).map_err(io)?;
-        let store = Self { db, tree, log, blobs, synced_blobs: Mutex::new(BTreeSet::new()) };
+        let store = Self { db, tree, dir: File::open(path).map_err(io)? };
+        // What sled made when it created the store, durably.
         store.sync_files().map_err(io)?;
         Ok(store)
     }
 
-    /// `fsync` of the log file, of the blob files not synced before, and
-    /// (if there were any) of the `blobs` directory, so that their names are
-    /// durable too.
+    /// Makes everything sled wrote durable: `syncfs` of the store's file
+    /// system. (Elsewhere than Linux, the directory's `fsync` only: sled's
+    /// flush is then all the durability there is.)
     fn sync_files(&self) -> std::io::Result<()> {
-        self.log.sync_all()?;
-        let mut synced = self.synced_blobs.lock().expect("lock");
-        let mut present = BTreeSet::new();
-        let mut new = false;
-        match std::fs::read_dir(&self.blobs) {
-            Ok(entries) => {
-                for e in entries {
-                    let e = e?;
-                    // sled names blobs by number; anything else is not its.
-                    let Some(n) = e.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else {
-                        continue;
-                    };
-                    if !synced.contains(&n) {
-                        match File::open(e.path()) {
-                            Ok(f) => f.sync_all()?,
-                            // Removed by sled's collection meanwhile.
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                            Err(e) => return Err(e),
-                        }
-                        new = true;
-                    }
-                    present.insert(n);
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        if new {
-            File::open(&self.blobs)?.sync_all()?;
-        }
-        // Forget the removed ones, so that the set stays the directory's size.
-        *synced = present;
+        #[cfg(target_os = "linux")]
+        rustix::fs::syncfs(&self.dir)?;
+        #[cfg(not(target_os = "linux"))]
+        self.dir.sync_all()?;
         Ok(())
     }
 }
@@ -178,26 +145,22 @@ mod tests {
     }
 
     /// A value over sled's blob threshold goes to a file of its own under
-    /// `blobs/`, which sled does not sync: the flush finds it and syncs it.
+    /// `blobs/`, which sled does not sync itself; it reads back after the
+    /// flush and a reopen.
     #[test]
-    fn flush_syncs_the_blob_files_sled_writes() {
+    fn a_value_in_a_blob_file_survives_flush_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path(), &SledConfig::default()).unwrap();
-        assert!(store.synced_blobs.lock().unwrap().is_empty());
         let mut batch = Batch::default();
         batch.put(b"small".to_vec(), vec![1; 100]);
         batch.put(b"large".to_vec(), vec![2; 300 << 10]);
         store.commit(&batch).unwrap();
         store.flush().unwrap();
-        let on_disk: BTreeSet<u64> = std::fs::read_dir(dir.path().join("blobs"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
-            .collect();
-        assert!(!on_disk.is_empty(), "sled wrote no blob for a 300 KiB value");
-        assert_eq!(*store.synced_blobs.lock().unwrap(), on_disk);
+        let blobs = std::fs::read_dir(dir.path().join("blobs")).unwrap().count();
+        assert!(blobs > 0, "sled wrote no blob for a 300 KiB value");
         drop(store);
         let store = SledStore::open(dir.path(), &SledConfig::default()).unwrap();
         assert_eq!(store.get(b"large").unwrap(), Some(vec![2; 300 << 10]));
-        assert!(!store.synced_blobs.lock().unwrap().is_empty(), "blobs found again at open");
+        assert_eq!(store.get(b"small").unwrap(), Some(vec![1; 100]));
     }
 }
