@@ -115,9 +115,9 @@ pub struct HttpConfig {
     /// Most open connections. Default 4096.
     pub max_connections: usize,
     /// Most bytes of submission bodies held at once, over all requests: a
-    /// body's declared length (or, undeclared, its limit) is set aside
-    /// before it is read and kept until its answer; requests beyond it
-    /// wait, up to the body timeout, then get 503. Default 256 MiB.
+    /// body holds what it has sent so far, until its statements are handed
+    /// to the sequencer; reading beyond it waits, up to the body timeout,
+    /// then gets 503. Default 256 MiB.
     pub max_body_memory_bytes: usize,
     /// Added to the nice value of the blocking threads that check the
     /// signatures of batches (0 to 19; 0 keeps them at the process's

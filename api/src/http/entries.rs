@@ -20,8 +20,9 @@ use provlog_ledger::statement::{Statement, StatementId};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Content type of receipts (C2SP tlog-proof text).
 pub const RECEIPT_TYPE: &str = "text/x.tlog-proof; charset=utf-8";
@@ -46,7 +47,7 @@ const DRAIN_MAX: u64 = 1 << 20;
 /// (`provlog_witness::http::serve`).
 ///
 /// The body comes with its share of `http.max_body_memory_bytes`, to be
-/// kept until the request is answered.
+/// kept until the statements are handed to the sequencer.
 ///
 /// # Errors
 /// 413 `request.body-too-large` (also for a declared `Content-Length` over
@@ -58,7 +59,7 @@ async fn read_body(
     headers: &HeaderMap,
     body: Body,
     limit: usize,
-) -> Result<(Bytes, OwnedSemaphorePermit), Problem> {
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Problem> {
     let too_large = || {
         app.metrics.refuse("body-too-large");
         Problem::new(
@@ -76,24 +77,18 @@ async fn read_body(
         }
         return Err(too_large());
     }
-    // Memory for the body, set aside before it is read: the declared length
-    // (hyper stops a body at it), else the limit.
-    let units = declared.map_or(limit, |n| n as usize).div_ceil(BODY_UNIT).max(1) as u32;
     let deadline = tokio::time::Instant::now() + timeout;
-    let budget = match tokio::time::timeout_at(deadline, app.bodies.clone().acquire_many_owned(units)).await {
-        Ok(Ok(permit)) => permit,
-        _ => {
+    match collect_limited(body, limit, &app.bodies, deadline).await {
+        Ok(got) => Ok(got),
+        Err(Collect::TooLarge) => Err(too_large()),
+        Err(Collect::Failed) => Err(Problem::malformed("request.body", "the request body could not be read")),
+        Err(Collect::Overloaded) => {
             app.metrics.refuse("overloaded");
-            return Err(Problem::overloaded(
+            Err(Problem::overloaded(
                 "too many request bodies in hand (http.max_body_memory_bytes); retry later",
-            ));
+            ))
         }
-    };
-    match tokio::time::timeout_at(deadline, collect_limited(body, limit)).await {
-        Ok(Ok(Some(bytes))) => Ok((bytes, budget)),
-        Ok(Ok(None)) => Err(too_large()),
-        Ok(Err(())) => Err(Problem::malformed("request.body", "the request body could not be read")),
-        Err(_) => {
+        Err(Collect::Timeout) => {
             app.metrics.refuse("body-timeout");
             Err(Problem::new(
                 StatusCode::REQUEST_TIMEOUT,
@@ -105,21 +100,62 @@ async fn read_body(
     }
 }
 
-/// The body if it is at most `limit` bytes, `None` if longer (after
-/// discarding up to [`DRAIN_MAX`] more bytes of it), `Err` if the
-/// connection failed.
-async fn collect_limited(mut body: Body, limit: usize) -> Result<Option<Bytes>, ()> {
+/// Why [`collect_limited`] gave up.
+enum Collect {
+    /// Longer than the limit (up to [`DRAIN_MAX`] more bytes discarded).
+    TooLarge,
+    /// The connection failed.
+    Failed,
+    /// The body did not arrive by the deadline.
+    Timeout,
+    /// No share of `http.max_body_memory_bytes` came free by the deadline.
+    Overloaded,
+}
+
+/// The body if it is at most `limit` bytes and arrives by `deadline`, with
+/// its share of `bodies` (units of [`BODY_UNIT`] bytes, `None` for an empty
+/// body). The share grows as bytes arrive, not from a declared length: a
+/// client holds only memory it has sent.
+async fn collect_limited(
+    mut body: Body,
+    limit: usize,
+    bodies: &Arc<Semaphore>,
+    deadline: tokio::time::Instant,
+) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Collect> {
     let mut buf = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(|_| ())?.into_data() else { continue };
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(Collect::Timeout),
+            Ok(None) => break,
+            Ok(Some(frame)) => frame.map_err(|_| Collect::Failed)?,
+        };
+        let Ok(data) = frame.into_data() else { continue };
         if buf.len() + data.len() > limit {
             let seen = (buf.len() + data.len()) as u64;
-            drain(body, (limit as u64 + DRAIN_MAX).saturating_sub(seen)).await;
-            return Ok(None);
+            let rest = (limit as u64 + DRAIN_MAX).saturating_sub(seen);
+            let _ = tokio::time::timeout_at(deadline, drain(body, rest)).await;
+            return Err(Collect::TooLarge);
+        }
+        let want = (buf.len() + data.len()).div_ceil(BODY_UNIT);
+        let more = want - held.as_ref().map_or(0, |p| p.num_permits());
+        if more > 0 {
+            // `more` is at most the limit's units, below u32::MAX (limits
+            // are at most 1 GiB, units 1 KiB).
+            let more = more as u32;
+            let permit =
+                match tokio::time::timeout_at(deadline, bodies.clone().acquire_many_owned(more)).await {
+                    Ok(Ok(p)) => p,
+                    _ => return Err(Collect::Overloaded),
+                };
+            match held.as_mut() {
+                Some(h) => h.merge(permit),
+                None => held = Some(permit),
+            }
         }
         buf.extend_from_slice(&data);
     }
-    Ok(Some(Bytes::from(buf)))
+    Ok((Bytes::from(buf), held))
 }
 
 /// Reads and discards up to `max` bytes of `body`.
@@ -351,22 +387,27 @@ async fn submit_one(
     // Charged before the body is read: an address over its limit costs no
     // reading.
     app.limit_address(peer, 1, headers)?;
-    let (body, _budget) = read_body(app, headers, body, app.http.max_statement_bytes).await?;
+    let (body, budget) = read_body(app, headers, body, app.http.max_statement_bytes).await?;
     app.sequencer.shared().check_writable()?;
     let statement = Statement::parse(&body).map_err(|e| {
         app.metrics.refuse("malformed");
         statement_problem(e)
     })?;
+    drop(body);
     let id = statement.id();
     if let Some(index) = app
         .state
         .statement_index(&id.0)
         .map_err(|e| Problem::storage_read("reading the statement index", &e))?
     {
+        drop((statement, budget));
         return app.answer(&id, index, false).await;
     }
     let prepared = app.prepare(vec![statement], headers).await?;
     let outcome = app.sequencer.submit(prepared).await?.pop().ok_or_else(|| internal("no outcome"))?;
+    // The statement is the sequencer's now: the wait for a receipt holds no
+    // body memory.
+    drop(budget);
     match outcome {
         Outcome::Registered { index, .. } => app.answer(&id, index, true).await,
         Outcome::Duplicate { index, .. } => app.answer(&id, index, false).await,
@@ -402,7 +443,7 @@ async fn submit_many(
         ));
     }
     app.check_address(peer, headers)?;
-    let (body, _budget) = read_body(app, headers, body, app.http.max_batch_bytes).await?;
+    let (body, budget) = read_body(app, headers, body, app.http.max_batch_bytes).await?;
     let max = app.http.max_batch_statements;
     let limits = Limits { max_size: app.http.max_batch_bytes, max_depth: 1, max_items: max + 1 };
     let value = cbor::decode(&body, &limits)
@@ -432,9 +473,13 @@ async fn submit_many(
             Err(p) => slots.push(Slot::Refused(p)),
         }
     }
+    drop((value, body));
     let prepared = app.prepare(parsed, headers).await?;
     let ids: Vec<StatementId> = prepared.iter().map(Statement::id).collect();
     let outcomes = if prepared.is_empty() { Vec::new() } else { app.sequencer.submit(prepared).await? };
+    // The statements are the sequencer's now: the wait for a checkpoint
+    // holds no body memory.
+    drop(budget);
     let max_index = outcomes
         .iter()
         .filter_map(|o| match o {

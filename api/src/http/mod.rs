@@ -96,7 +96,10 @@ impl App {
             address_limits: Arc::new(RateLimiter::new(limits.per_address_per_s, limits.per_address_burst)),
             metrics,
             log_vkey: log_vkey.into(),
-            bodies: Arc::new(tokio::sync::Semaphore::new(config.http.max_body_memory_bytes / BODY_UNIT)),
+            // Rounded up, as each body's share is: the largest body always fits.
+            bodies: Arc::new(tokio::sync::Semaphore::new(
+                config.http.max_body_memory_bytes.div_ceil(BODY_UNIT),
+            )),
         }
     }
 
