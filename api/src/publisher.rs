@@ -20,7 +20,7 @@
 //! the blocking pool, not on the runtime's workers.
 
 use crate::metrics::Metrics;
-use crate::sequencer::{store_published, Shared, SignedCheckpoint};
+use crate::sequencer::{store_published, PublishBlocked, Shared, SignedCheckpoint};
 use provlog_ledger::note::{self, NoteSignature, NoteVerifier};
 use provlog_ledger::policy::{Policy, PolicyWitness};
 use provlog_ledger::storage::Store;
@@ -119,7 +119,7 @@ impl Publisher {
                 }
                 Err(why) => {
                     tracing::warn!("checkpoint {} not published: {why}", cp.size);
-                    *self.shared.publish_blocked.lock().expect("lock") = Some(why);
+                    *self.shared.publish_blocked.lock().expect("lock") = Some(PublishBlocked::Witnesses(why));
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
@@ -130,7 +130,7 @@ impl Publisher {
     /// second later, succeeds.
     async fn storage_blocked(&self, why: String) {
         tracing::error!("{why}");
-        *self.shared.publish_blocked.lock().expect("lock") = Some(format!("storage: {why}"));
+        *self.shared.publish_blocked.lock().expect("lock") = Some(PublishBlocked::Storage(why));
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 

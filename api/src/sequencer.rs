@@ -95,11 +95,29 @@ pub struct Shared {
     pub anchor_failure: Mutex<Option<String>>,
     /// Set when the sequencer stopped for good.
     pub stopped: Mutex<Option<String>>,
-    /// Set while the publisher cannot publish (witness quorum unreachable).
-    pub publish_blocked: Mutex<Option<String>>,
+    /// Set while the publisher cannot publish, and why.
+    pub publish_blocked: Mutex<Option<PublishBlocked>>,
     /// The registry as of the last batch, for read-only views.
     pub registry: RwLock<Arc<provlog_ledger::governance::Registry>>,
     pub metrics: Arc<Metrics>,
+}
+
+/// Why the publisher's latest attempt to publish failed.
+#[derive(Clone, Debug)]
+pub enum PublishBlocked {
+    /// The witness quorum was not met.
+    Witnesses(String),
+    /// The cosigned checkpoint, or its anchor file, could not be stored.
+    Storage(String),
+}
+
+impl std::fmt::Display for PublishBlocked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PublishBlocked::Witnesses(why) => f.write_str(why),
+            PublishBlocked::Storage(why) => write!(f, "storage: {why}"),
+        }
+    }
 }
 
 impl Shared {

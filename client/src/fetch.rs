@@ -103,7 +103,11 @@ impl Answer {
 
 /// `rule: detail` of an RFC 9290 JSON problem, if the body is one.
 pub fn problem_summary(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    problem_value_summary(&serde_json::from_slice(body).ok()?)
+}
+
+/// `rule: detail` of a problem object already parsed (a batch item's).
+pub fn problem_value_summary(v: &serde_json::Value) -> Option<String> {
     let rule = v.get("rule").and_then(|r| r.as_str());
     let detail = v.get("detail").and_then(|r| r.as_str()).or_else(|| v.get("title").and_then(|t| t.as_str()));
     match (rule, detail) {

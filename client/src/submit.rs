@@ -331,7 +331,16 @@ fn batch_answers(client: &LogClient, chunk: &[Statement]) -> Result<Vec<Reply>, 
                     Ok(Reply::Receipt { created: status == 201, text: text.to_owned() })
                 }
                 303 => Ok(Reply::Pending),
-                s => Ok(refused(s as u16, item.get("problem").unwrap_or(&serde_json::Value::Null))),
+                400 | 413 | 415 | 422 => {
+                    Ok(refused(status as u16, item.get("problem").unwrap_or(&serde_json::Value::Null)))
+                }
+                // Stored but not witnessed in time (503), or a failure: as
+                // for a single submission, not a refusal.
+                s => Err(ClientError::HttpStatus {
+                    url: a.url.clone(),
+                    status: u16::try_from(s).unwrap_or(u16::MAX),
+                    detail: item.get("problem").and_then(crate::fetch::problem_value_summary),
+                }),
             }
         })
         .collect()
@@ -485,6 +494,37 @@ mod tests {
         // Still overloaded after the retries: a transport failure, not a refusal.
         let e = submit_statements(&client, &trust, &[statement], &SubmitOptions::default()).unwrap_err();
         assert!(matches!(e, ClientError::HttpStatus { status: 503, .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_batch_item_not_witnessed_in_time_is_a_failure_not_a_refusal() {
+        use crate::fetch::tests::{quick, response, serve};
+        let (statement, _) = crate::receipt::tests::sample(&[1, 2]);
+        let refused_item = r#"{"problem":{"rule":"scope.location","detail":"not yours"},"status":422}"#;
+        let stuck_item = r#"{"id":"ab","index":7,"problem":{"rule":"log.witness-quorum","detail":"w2 down"},"status":503}"#;
+        let url = serve(vec![
+            response(
+                "200 OK",
+                "Content-Type: application/json\r\n",
+                &format!("[{refused_item},{refused_item}]"),
+            ),
+            response(
+                "200 OK",
+                "Content-Type: application/json\r\n",
+                &format!("[{refused_item},{stuck_item}]"),
+            ),
+        ]);
+        let client = LogClient::new(&url, quick()).unwrap();
+        let trust = crate::trust::tests::trust();
+        let two = [statement.clone(), statement];
+        let options = SubmitOptions { batch: 2, ..SubmitOptions::default() };
+        let done = submit_statements(&client, &trust, &two, &options).unwrap();
+        assert!(done.iter().all(|d| matches!(&d.outcome, Outcome::Refused { http_status: 422, .. })));
+        let e = submit_statements(&client, &trust, &two, &options).unwrap_err();
+        assert!(
+            matches!(&e, ClientError::HttpStatus { status: 503, detail: Some(d), .. } if d == "log.witness-quorum: w2 down"),
+            "{e:?}"
+        );
     }
 
     #[test]

@@ -71,18 +71,28 @@ fn two_of_three_witnesses_keep_the_log_publishing_and_none_is_skipped_unwitnesse
     assert_eq!(pending.status, 202, "no receipt without the quorum: {}", pending.text());
     assert!(pending.header("retry-after").is_some());
     assert_eq!(log.published_size(), published, "nothing was published without the quorum");
+    // The server itself is healthy (it still takes writes) and says what
+    // it is waiting for.
+    let health = log.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert!(health.text().starts_with("ok\nnot publishing: "), "{}", health.text());
     assert!(log.tree_size() > published, "the statement was sequenced all the same");
     let status: serde_json::Value =
         serde_json::from_slice(&log.get(&format!("/entries/{}/status", stuck.id())).body).unwrap();
     assert_eq!(status["published"], false);
-    // The batch form answers "pending" (303 items), never a receipt.
+    // The batch form answers each stored item as a single submission
+    // would: 503 with the problem, its ID and index, never a receipt; an
+    // item a rule refuses keeps its own answer.
     let stuck_too = statement(&log, "no-quorum-batch");
-    let body = cbor::encode(&Cbor::Array(vec![Cbor::bytes(stuck_too.as_bytes())]));
+    let body = cbor::encode(&Cbor::Array(vec![Cbor::bytes(stuck_too.as_bytes()), Cbor::bytes(b"junk")]));
     let r = log.post("/entries/batch", "application/cbor", body, None);
     let items: Vec<serde_json::Value> = serde_json::from_slice(&r.body).unwrap();
-    assert_eq!((r.status, items[0]["status"].as_u64()), (200, Some(303)), "{}", r.text());
-    assert!(items[0].get("receipt").is_none());
-    assert_eq!(items[0]["location"], format!("/entries/{}", stuck_too.id()));
+    assert_eq!((r.status, items[0]["status"].as_u64()), (200, Some(503)), "{}", r.text());
+    assert_eq!(items[0]["problem"]["rule"], "log.witness-quorum", "{}", r.text());
+    assert_eq!(items[0]["id"], stuck_too.id().to_string());
+    assert!(items[0]["index"].as_u64().is_some_and(|i| i >= published), "{}", r.text());
+    assert!(items[0].get("receipt").is_none() && items[0].get("location").is_none());
+    assert_eq!(items[1]["status"], 400, "{}", r.text());
     // Full tiles that no published checkpoint covers yet are served, but not
     // as immutable: until a checkpoint is published their batch may still
     // be lost in a crash and written again differently.
@@ -100,6 +110,7 @@ fn two_of_three_witnesses_keep_the_log_publishing_and_none_is_skipped_unwitnesse
     // statement gets its receipt (200: it was already registered).
     log.witnesses[2].start(&log.origin, &log.log_vkey);
     assert_eq!(cosigners(&log, "w3-back"), ["w1", "w3"]);
+    assert_eq!(log.get("/healthz").text(), "ok\n");
     for s in [&stuck, &stuck_too] {
         assert_eq!(log.register_expecting(s, 200).cosigners.len(), 2);
     }

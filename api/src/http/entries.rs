@@ -306,8 +306,7 @@ impl App {
                     .into_response())
             }
             None => {
-                self.sequencer.shared().check_writable()?;
-                if let Some(p) = self.witnessing_problem() {
+                if let Some(p) = self.publishing_problem() {
                     return Err(p);
                 }
                 Ok((
@@ -320,10 +319,16 @@ impl App {
         }
     }
 
-    /// A 503 if checkpoints cannot currently be published (the witness
-    /// quorum is unreachable): better no receipt than an unwitnessed one.
-    fn witnessing_problem(&self) -> Option<Problem> {
-        let why = self.sequencer.shared().publish_blocked.lock().expect("lock").clone()?;
+    /// Why a stored statement that no published checkpoint covers yet
+    /// will not be covered soon: the log is stopped or cannot write, or
+    /// the publisher's latest attempt failed (a 503 rather than a 303:
+    /// better no receipt than an unwitnessed one). `None` while it can
+    /// still publish.
+    fn publishing_problem(&self) -> Option<Problem> {
+        if let Err(p) = self.sequencer.shared().check_writable() {
+            return Some(p.into());
+        }
+        let why = self.sequencer.shared().publish_blocked.lock().expect("lock").as_ref()?.to_string();
         Some(
             Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -500,6 +505,12 @@ async fn submit_many(
         let escaped = quoted[1..quoted.len() - 1].to_owned();
         (cp, escaped)
     });
+    // With no checkpoint in time, the items stored get 503 where a single
+    // submission would (`answer`), else 303.
+    let stalled = match (&published, max_index) {
+        (None, Some(_)) => app.publishing_problem(),
+        _ => None,
+    };
     let per_item = if published.is_some() { 2_600 } else { 200 };
     let mut body = String::with_capacity(2 + slots.len() * per_item);
     body.push('[');
@@ -530,9 +541,12 @@ async fn submit_many(
                 app.receipt(index, cp)?.write_text(&mut body, "\\n", escaped);
                 let _ = write!(body, r#"","status":{}}}"#, if created { 201 } else { 200 });
             }
-            None => {
-                let _ = write!(body, r#""location":"{}","status":303}}"#, location(id));
-            }
+            None => match &stalled {
+                Some(p) => write_problem_fields(&mut body, p),
+                None => {
+                    let _ = write!(body, r#""location":"{}","status":303}}"#, location(id));
+                }
+            },
         }
     }
     body.push(']');
@@ -549,7 +563,13 @@ enum Slot {
 
 /// Appends `{"problem":…,"status":…}` for a refused item.
 fn write_problem_result(out: &mut String, p: &Problem) {
-    out.push_str(r#"{"problem":"#);
+    out.push('{');
+    write_problem_fields(out, p);
+}
+
+/// Appends `"problem":…,"status":…}`: the last keys of an item's object.
+fn write_problem_fields(out: &mut String, p: &Problem) {
+    out.push_str(r#""problem":"#);
     out.push_str(std::str::from_utf8(&p.to_json()).expect("serde_json writes UTF-8"));
     let _ = write!(out, r#","status":{}}}"#, p.status.as_u16());
 }

@@ -4,7 +4,7 @@
 use super::App;
 use super::PathText;
 use crate::problem::Problem;
-use crate::sequencer::SignedCheckpoint;
+use crate::sequencer::{PublishBlocked, SignedCheckpoint};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -281,14 +281,24 @@ pub async fn rule_sets(State(app): State<App>) -> Response {
     Json(json!({"current": r.current_rule_set, "rule_sets": r.rule_sets})).into_response()
 }
 
-/// `GET /healthz`: 200 while the log accepts writes, 503 otherwise (reads
-/// keep working either way).
+/// `GET /healthz`: 200 while the log accepts writes and can store what
+/// it publishes, 503 otherwise (reads keep working either way). A witness
+/// quorum out of reach is the witnesses' fault, not this server's: still
+/// 200, with a second line saying so.
 pub async fn healthz(State(app): State<App>) -> Response {
     let shared = app.sequencer.shared();
-    match shared.check_writable() {
-        Ok(()) => (StatusCode::OK, [(CONTENT_TYPE, TEXT)], "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, [(CONTENT_TYPE, TEXT)], format!("{e}\n")).into_response(),
-    }
+    let blocked = shared.publish_blocked.lock().expect("lock").clone();
+    let (status, body) = match (shared.check_writable(), blocked) {
+        (Err(e), _) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+        (Ok(()), Some(b @ PublishBlocked::Storage(_))) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("cannot publish: {b}\n"))
+        }
+        (Ok(()), Some(b @ PublishBlocked::Witnesses(_))) => {
+            (StatusCode::OK, format!("ok\nnot publishing: {b}\n"))
+        }
+        (Ok(()), None) => (StatusCode::OK, "ok\n".to_owned()),
+    };
+    (status, [(CONTENT_TYPE, TEXT)], body).into_response()
 }
 
 /// `GET /metrics`: Prometheus text format.
