@@ -91,12 +91,10 @@ fn default_concurrency() -> usize {
 pub enum BucketError {
     #[error("bucket configuration: {field}: {reason}")]
     Config { field: &'static str, reason: String },
-    #[error("cannot read the secret key file {path}")]
-    SecretFile {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The secret access key file (held to the rules of key files: a
+    /// regular file, mode 0600).
+    #[error("secret access key: {0}")]
+    SecretFile(#[source] provlog_ledger::keyfile::KeyFileError),
     /// Transport or service failure: worth retrying.
     #[error("bucket {op} {key}")]
     Store {
@@ -159,15 +157,15 @@ impl BucketConfig {
             None => std::env::var("AWS_ACCESS_KEY_ID")
                 .map_err(|_| missing("access_key_id", "not configured and AWS_ACCESS_KEY_ID is not set"))?,
         };
-        let secret = zeroize::Zeroizing::new(match &self.secret_access_key_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map_err(|source| BucketError::SecretFile { path: path.clone(), source })?
-                .trim()
-                .to_owned(),
-            None => std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| {
+        let secret = match &self.secret_access_key_file {
+            Some(path) => {
+                let text = provlog_ledger::keyfile::read_secret(path).map_err(BucketError::SecretFile)?;
+                zeroize::Zeroizing::new(text.trim().to_owned())
+            }
+            None => zeroize::Zeroizing::new(std::env::var("AWS_SECRET_ACCESS_KEY").map_err(|_| {
                 missing("secret_access_key_file", "not configured and AWS_SECRET_ACCESS_KEY is not set")
-            })?,
-        });
+            })?),
+        };
         let store = AmazonS3Builder::new()
             .with_endpoint(&self.endpoint)
             .with_bucket_name(&self.bucket)
@@ -294,6 +292,27 @@ mod tests {
             );
         }
         assert!(toml::from_str::<BucketConfig>("endpoint = \"x\"\nbucket = \"b\"\nsecret = \"s\"").is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_secret_file_others_may_read_is_refused() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("s3.secret");
+        std::fs::write(&path, "  s3cr3t\n").unwrap();
+        let c = BucketConfig {
+            access_key_id: Some("GK1".into()),
+            secret_access_key_file: Some(path.clone()),
+            ..config()
+        };
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let Err(e) = c.open() else { panic!("a world-readable secret was accepted") };
+        assert!(e.to_string().contains("secret access key"), "{e}");
+        let chain = format!("{:?}", e);
+        assert!(chain.contains("Permissions") && !chain.contains("s3cr3t"), "{chain}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        c.open().expect("mode 0600");
     }
 
     #[test]

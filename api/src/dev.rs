@@ -77,6 +77,8 @@ pub enum DevError {
     Read { path: PathBuf, reason: String },
     #[error("statement: {0}")]
     Statement(#[from] provlog_ledger::statement::StatementError),
+    #[error("local witness {name}: {reason}")]
+    Witness { name: String, reason: String },
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), DevError> {
@@ -100,6 +102,7 @@ pub fn prepare(dir: &Path, origin: &str, listen: SocketAddr, witnesses: bool) ->
             .map_err(|e| DevError::Read { path: info_path, reason: e.to_string() })?;
         // The log may be started on another address than the first time.
         info.url = format!("http://{listen}");
+        write_examples(dir, &info)?;
         return Ok(info);
     }
     mkdir(dir)?;
@@ -202,7 +205,52 @@ pub fn prepare(dir: &Path, origin: &str, listen: SocketAddr, witnesses: bool) ->
         witness_policy,
     };
     write(&info_path, &serde_json::to_vec_pretty(&info).expect("serializable"))?;
+    write_examples(dir, &info)?;
     Ok(info)
+}
+
+/// The file of the example event the banner submits.
+const EXAMPLE_EVENT: &str = "example-event.json";
+/// The client's trust policy when the log runs without witnesses.
+const LOG_POLICY: &str = "log.policy";
+
+/// The trust policy a client verifies this log's receipts with: the
+/// witnesses' policy, or without witnesses `DIR/log.policy` (the log's key
+/// alone, quorum none).
+pub fn client_policy(dir: &Path, info: &DevInfo) -> PathBuf {
+    info.witness_policy.clone().unwrap_or_else(|| dir.join(LOG_POLICY))
+}
+
+/// Writes, where missing, what the banner's example needs: `log.policy`
+/// without witnesses, and `example-event.json`, an EPCIS ObjectEvent by
+/// which the first demo partner commissions one new object now.
+fn write_examples(dir: &Path, info: &DevInfo) -> Result<(), DevError> {
+    let policy = client_policy(dir, info);
+    if !policy.exists() {
+        write(&policy, format!("log {} {}\nquorum none\n", info.log_vkey, info.url).as_bytes())?;
+    }
+    let path = dir.join(EXAMPLE_EVENT);
+    if path.exists() {
+        return Ok(());
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let prefix =
+        info.partners[0].id.trim_start_matches("urn:epc:id:pgln:").split('.').next().unwrap_or("0614141");
+    let serial = now.as_millis();
+    let event = serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "ObjectEvent",
+        "eventID": format!("urn:uuid:{:08x}-0000-4000-8000-{:012x}", now.as_secs() as u32, now.subsec_nanos()),
+        "eventTime": provlog_ledger::lineage::fsma::format_time(now.as_millis() as i64, 0),
+        "eventTimeZoneOffset": "+00:00",
+        "epcList": [format!("urn:epc:id:sgtin:{prefix}.107346.{serial}")],
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "readPoint": {"id": format!("urn:epc:id:sgln:{prefix}.00001.0")},
+        "bizLocation": {"id": format!("urn:epc:id:sgln:{prefix}.00001.0")}
+    });
+    write(&path, &serde_json::to_vec_pretty(&event).expect("serializable"))
 }
 
 /// What `--dev` prints once the server listens.
@@ -220,16 +268,16 @@ pub fn banner(info: &DevInfo) -> String {
         s.push_str(&format!("    {:<10} {}  {}\n", p.name, p.id, p.key_file.display()));
     }
     let first = &info.partners[0];
+    let dir = info.genesis_file.parent().unwrap_or(Path::new("."));
     s.push_str("  try:\n");
     s.push_str(&format!(
-        "    provlog submit --log {} --key {} event.json\n",
+        "    provlog submit --policy {} --log {} --key {} {}\n",
+        client_policy(dir, info).display(),
         info.url,
-        first.key_file.display()
+        first.key_file.display(),
+        dir.join(EXAMPLE_EVENT).display()
     ));
-    s.push_str(&format!(
-        "  (all of this is in {})\n",
-        info.genesis_file.with_file_name("dev.json").display()
-    ));
+    s.push_str(&format!("  (all of this is in {})\n", dir.join("dev.json").display()));
     s
 }
 
@@ -237,9 +285,24 @@ pub fn banner(info: &DevInfo) -> String {
 pub struct WitnessProcesses(Vec<std::process::Child>);
 
 impl Drop for WitnessProcesses {
+    /// SIGTERM, so that each witness shuts down cleanly; SIGKILL for one
+    /// still running 10 s later.
     fn drop(&mut self) {
+        for child in &self.0 {
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: a plain system call on a child this process owns
+                // and has not yet waited for.
+                unsafe { libc::kill(pid, libc::SIGTERM) };
+            }
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         for child in &mut self.0 {
-            let _ = child.kill();
+            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+            }
             let _ = child.wait();
         }
     }
@@ -256,13 +319,22 @@ fn witness_binary() -> PathBuf {
 }
 
 /// Starts one `provlog-witness` process per witness of `info`, each with
-/// its own key and data directory, witnessing this log.
+/// its own key and data directory, witnessing this log, and waits until
+/// each listens.
 ///
 /// # Errors
-/// [`DevError::Write`] if a process cannot be started.
+/// [`DevError::Write`] if a process cannot be started;
+/// [`DevError::Witness`] if a witness's port is taken, or a witness exits
+/// or does not listen within 30 s (those already started are stopped).
 pub fn spawn_witnesses(info: &DevInfo) -> Result<WitnessProcesses, DevError> {
     let bin = witness_binary();
     let mut children = WitnessProcesses(Vec::new());
+    let failed = |w: &DevWitness, reason: String| DevError::Witness { name: w.name.clone(), reason };
+    for w in &info.witnesses {
+        if let Err(e) = std::net::TcpListener::bind(w.listen) {
+            return Err(failed(w, format!("cannot listen on {}: {e}", w.listen)));
+        }
+    }
     for w in &info.witnesses {
         let child = std::process::Command::new(&bin)
             .arg("--listen")
@@ -277,6 +349,21 @@ pub fn spawn_witnesses(info: &DevInfo) -> Result<WitnessProcesses, DevError> {
             .spawn()
             .map_err(|source| DevError::Write { path: bin.clone(), source })?;
         children.0.push(child);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for (w, child) in info.witnesses.iter().zip(&mut children.0) {
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(failed(w, format!("exited ({status}) at start; its messages are above")));
+            }
+            if std::net::TcpStream::connect(w.listen).is_ok() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(failed(w, format!("not listening on {} after 30 s", w.listen)));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
     }
     Ok(children)
 }

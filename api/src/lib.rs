@@ -75,6 +75,10 @@ pub enum StartError {
         #[source]
         source: StorageError,
     },
+    #[error(
+        "{other} holds a {other_engine} store, but storage.engine is {engine}: a log stays on the engine it was created with"
+    )]
+    OtherEngine { other: PathBuf, other_engine: &'static str, engine: &'static str },
     #[error(transparent)]
     Log(#[from] LogError),
     #[error("the log is empty: give a genesis statement (--genesis FILE), or use --dev")]
@@ -99,6 +103,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("witness policy {path} names no log with this log's key {log_vkey}")]
+    PolicyLog { path: PathBuf, log_vkey: String },
     #[error("witness policy {path}")]
     Policy {
         path: PathBuf,
@@ -132,6 +138,15 @@ fn now_ms() -> u64 {
 /// `fjall/` for fjall), reopenable for recovery from a failed write.
 fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
     let cache = config.storage.cache_capacity_mb << 20;
+    // Each engine has its directory; opening one where the other's is
+    // would start a second, empty log beside the first.
+    let (engine, other_engine, other) = match config.storage.engine {
+        config::Engine::Sled => ("sled", "fjall", config.data_dir.join("fjall")),
+        config::Engine::Fjall => ("fjall", "sled", config.data_dir.join("db")),
+    };
+    if other.exists() {
+        return Err(StartError::OtherEngine { other, other_engine, engine });
+    }
     let (path, open): (PathBuf, provlog_ledger::storage::Opener) = match config.storage.engine {
         config::Engine::Sled => {
             let p = config.data_dir.join("db");
@@ -179,8 +194,6 @@ impl Server {
     /// # Errors
     /// [`StartError`] naming what is wrong.
     pub async fn start(config: Config) -> Result<Server, StartError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
         let signer = keyfile::load(&config.log_key)?;
         if signer.name() != config.origin {
             return Err(StartError::KeyName {
@@ -188,6 +201,30 @@ impl Server {
                 origin: config.origin.clone(),
             });
         }
+        let log_vkey = signer.verifier().vkey();
+        let policy = match &config.witness_policy {
+            None => {
+                tracing::warn!(
+                    "no witness policy ([witnesses] policy): checkpoints are published without cosignatures"
+                );
+                None
+            }
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| StartError::PolicyRead { path: path.clone(), source })?;
+                let policy = Policy::parse(&text)
+                    .map_err(|source| StartError::Policy { path: path.clone(), source })?;
+                // Clients verify receipts with this file: one naming another
+                // log key would make every receipt fail for them.
+                if !policy.logs().is_empty() && !policy.logs().iter().any(|l| l.verifier.vkey() == log_vkey) {
+                    return Err(StartError::PolicyLog { path: path.clone(), log_vkey });
+                }
+                Some(policy)
+            }
+        };
+        // Created only once the key and the policy are known to be good.
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
         let reopenable = open_store(&config)?;
         let store: Arc<dyn Store> = reopenable.clone();
         // The filter of known keys fills in the background (about 1.8 s
@@ -215,18 +252,6 @@ impl Server {
                 other => return Err(StartError::GenesisRefused(format!("{other:?}"))),
             }
         }
-        let policy = match &config.witness_policy {
-            None => None,
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| StartError::PolicyRead { path: path.clone(), source })?;
-                Some(
-                    Policy::parse(&text)
-                        .map_err(|source| StartError::Policy { path: path.clone(), source })?,
-                )
-            }
-        };
-        let log_vkey = signer.verifier().vkey();
         let reader = log.reader().clone();
         let state = log.filtered_state();
         let metrics = Arc::new(metrics::Metrics::default());
@@ -376,12 +401,7 @@ fn set_thread_nice(nice: i32) -> std::io::Result<()> {
 /// `info`), runs `run`, and turns an error into `name: error` and exit
 /// status 1.
 pub fn main_with(name: &str, run: impl FnOnce() -> anyhow::Result<()>) -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    provlog_witness::init_logging();
     match run() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

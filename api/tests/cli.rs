@@ -49,3 +49,36 @@ fn an_empty_log_without_genesis_is_refused_and_key_permissions_are_checked() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_witness_policy_naming_another_log_key_is_refused_before_anything_is_stored() {
+    let d = tempfile::tempdir().unwrap();
+    let key = d.path().join("log.key");
+    provlog_ledger::keyfile::generate("localhost/provlog", &key).unwrap();
+    let other = provlog_ledger::keyfile::generate("localhost/provlog", &d.path().join("other.key")).unwrap();
+    let policy = d.path().join("witnesses.policy");
+    std::fs::write(&policy, format!("log {}\nquorum none\n", other.verifier().vkey())).unwrap();
+    let data = d.path().join("data");
+    let start = || {
+        let out = server()
+            .arg("--data")
+            .arg(&data)
+            .arg("--log-key")
+            .arg(&key)
+            .arg("--witness-policy")
+            .arg(&policy)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = start();
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("names no log with this log's key"), "{err}");
+    assert!(!data.exists(), "a refused start created {}", data.display());
+    // The policy of this log is accepted (and the start goes on to ask for
+    // a genesis statement).
+    let mine = provlog_ledger::keyfile::load(&key).unwrap().verifier().vkey();
+    std::fs::write(&policy, format!("log {mine}\nquorum none\n")).unwrap();
+    let (_, err) = start();
+    assert!(err.contains("genesis") && !err.contains("names no log"), "{err}");
+}

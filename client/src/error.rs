@@ -233,6 +233,16 @@ pub enum ClientError {
         #[source]
         source: std::io::Error,
     },
+    /// A file the user named (a policy, a key, a receipt, an input) could
+    /// not be read: malformed input if it is missing, unreadable or not a
+    /// file, a transport failure for any other I/O error.
+    #[error("{op} {path}")]
+    Input {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// The local scratch store of a replay failed.
     #[error("replay scratch store")]
     Store {
@@ -257,9 +267,11 @@ impl ClientError {
             | Invalid { .. }
             | BadResponse { .. } => ErrorKind::Malformed,
             KeyFile(e) => match e {
-                KeyFileError::Read { .. } | KeyFileError::Write { .. } => ErrorKind::Transport,
+                KeyFileError::Read { source, .. } => input_kind(source),
+                KeyFileError::Write { .. } => ErrorKind::Transport,
                 _ => ErrorKind::Malformed,
             },
+            Input { source, .. } => input_kind(source),
             Checkpoint { .. }
             | Receipt { .. }
             | StatementMismatch { .. }
@@ -314,6 +326,12 @@ impl ClientError {
         move |source| ClientError::Io { op, path, source }
     }
 
+    /// [`ClientError::Input`] for `path`, a file the user named.
+    pub fn input(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> ClientError {
+        let path = path.into();
+        move |source| ClientError::Input { op, path, source }
+    }
+
     /// [`ClientError::Invalid`]: input that parses but makes no sense.
     pub fn invalid(what: impl Into<String>, reason: impl Into<String>) -> ClientError {
         ClientError::Invalid { what: what.into(), reason: reason.into() }
@@ -360,6 +378,19 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         cur = c.source();
     }
     s
+}
+
+/// The kind of a failed read of a file the user named: the user's
+/// mistake (missing, not readable by them, not a file) is malformed input;
+/// anything else (a disk error) is a transport failure, worth a retry.
+fn input_kind(e: &std::io::Error) -> ErrorKind {
+    use std::io::ErrorKind as Io;
+    match e.kind() {
+        Io::NotFound | Io::PermissionDenied | Io::IsADirectory | Io::InvalidInput | Io::InvalidFilename => {
+            ErrorKind::Malformed
+        }
+        _ => ErrorKind::Transport,
+    }
 }
 
 #[cfg(test)]

@@ -92,7 +92,7 @@ impl Proposal {
     /// [`ClientError::Io`]; [`ClientError::Json`]; [`ClientError::Invalid`]
     /// for another format.
     pub fn load(path: &Path) -> Result<Proposal, ClientError> {
-        let bytes = std::fs::read(path).map_err(ClientError::io("read proposal", path))?;
+        let bytes = std::fs::read(path).map_err(ClientError::input("read proposal", path))?;
         let p: Proposal = serde_json::from_slice(&bytes).map_err(|source| ClientError::Json {
             path: path.to_owned(),
             what: "governance proposal",

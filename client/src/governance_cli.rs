@@ -290,7 +290,7 @@ pub(crate) fn run(command: GovernanceCommand, out: &Out, options: FetchOptions) 
             let existing = match std::fs::read(&statement) {
                 Ok(b) => Some(b),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(source) => return Err(ClientError::Io { op: "read", path: statement, source }),
+                Err(source) => return Err(ClientError::Input { op: "read", path: statement, source }),
             };
             let signed = governance::add_signature(&p, signer.signing_key(), existing.as_deref())?;
             provlog_client::write_atomic(&statement, signed.as_bytes())?;

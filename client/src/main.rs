@@ -342,7 +342,7 @@ fn print_key(out: &Out, info: &keys::KeyInfo) {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, ClientError> {
-    std::fs::read(path).map_err(|source| ClientError::Io { op: "read", path: path.to_owned(), source })
+    std::fs::read(path).map_err(|source| ClientError::Input { op: "read", path: path.to_owned(), source })
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, ClientError> {
@@ -419,10 +419,11 @@ struct VerifyError {
     fork: bool,
 }
 
-/// The most serious of two exit statuses: fork, then failed verification,
-/// then malformed input, then transport.
+/// The most serious of two exit statuses: fork (4), then failed
+/// verification (1), then malformed input (2), then attention (5), then
+/// transport (3); success (0) last.
 fn worse(a: u8, b: u8) -> u8 {
-    let rank = |c: u8| [0, 3, 1, 0, 4, 2][c.min(5) as usize];
+    let rank = |c: u8| [0, 4, 3, 1, 5, 2][c.min(5) as usize];
     if rank(b) > rank(a) {
         b
     } else {
@@ -503,4 +504,19 @@ fn verify(
         });
     }
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worse;
+
+    #[test]
+    fn the_worst_status_wins_whatever_the_order() {
+        let order = [4, 1, 2, 5, 3, 0];
+        for (i, &a) in order.iter().enumerate() {
+            for &b in &order[i..] {
+                assert_eq!((worse(a, b), worse(b, a)), (a, a), "{a} against {b}");
+            }
+        }
+    }
 }

@@ -70,7 +70,7 @@ impl TrustPolicy {
     /// # Errors
     /// [`ClientError::Io`] if it cannot be read; as [`TrustPolicy::parse`].
     pub fn load(path: &Path) -> Result<TrustPolicy, ClientError> {
-        let text = std::fs::read(path).map_err(ClientError::io("read policy", path))?;
+        let text = std::fs::read(path).map_err(ClientError::input("read policy", path))?;
         let text = String::from_utf8(text)
             .map_err(|_| ClientError::invalid(format!("policy {}", path.display()), "not UTF-8"))?;
         TrustPolicy::parse(&text, path)
@@ -205,7 +205,9 @@ pub(crate) mod tests {
         let bad = "log not-a-vkey\nquorum none\n";
         let e = TrustPolicy::parse(bad, Path::new("p")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Malformed);
+        // A policy file that is not there is the user's mistake, not a
+        // failure to retry.
         let e = TrustPolicy::load(Path::new("/nonexistent/policy")).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Transport);
+        assert_eq!(e.kind(), ErrorKind::Malformed);
     }
 }

@@ -140,6 +140,19 @@ fn a_partner_submits_every_gs1_example_and_verifies_every_receipt_offline() {
     let truncated = tmp.path().join("truncated.tlog-proof");
     std::fs::write(&truncated, &text[..60]).unwrap();
     provlog(&["verify".as_ref(), "--policy".as_ref(), policy.as_os_str(), truncated.as_os_str()]).expect(2);
+    // A receipt file that is not there is malformed input too (2), also
+    // after a good one; and a missing policy file is the same mistake.
+    let missing = tmp.path().join("missing.tlog-proof");
+    let run = provlog(&[
+        "verify".as_ref(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        mine.as_os_str(),
+        missing.as_os_str(),
+    ]);
+    run.expect(2);
+    assert!(run.stdout.contains("verified  ") && run.stdout.contains("NOT VERIFIED"), "{run:?}");
+    provlog(&["verify".as_ref(), "--policy".as_ref(), missing.as_os_str(), mine.as_os_str()]).expect(2);
     // Under a policy whose quorum is a witness that did not cosign, the same
     // receipt is not verified.
     let other_policy = tmp.path().join("other.policy");

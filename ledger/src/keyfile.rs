@@ -56,6 +56,23 @@ pub enum KeyFileError {
 /// # Errors
 /// [`KeyFileError`] naming the file and what is wrong with it.
 pub fn load(path: &Path) -> Result<Ed25519Signer, KeyFileError> {
+    let text = read_secret(path)?;
+    let malformed = |source| KeyFileError::Malformed { path: path.to_owned(), source };
+    let line = text.strip_suffix('\n').unwrap_or(&text);
+    if line.contains(['\n', '\r', ' ', '\t']) {
+        return Err(malformed(NoteError::BadKey("want exactly one line")));
+    }
+    Ed25519Signer::from_skey(line).map_err(malformed)
+}
+
+/// Reads a file holding a secret (a key file, a bucket's secret access
+/// key): a regular file of at most 4 KiB that group and others may not
+/// read or write. The text is wiped from memory when dropped.
+///
+/// # Errors
+/// [`KeyFileError::Read`], [`KeyFileError::NotAFile`] or
+/// [`KeyFileError::Permissions`], naming the file.
+pub fn read_secret(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
     let read_err = |source| KeyFileError::Read { path: path.to_owned(), source };
     let meta = std::fs::metadata(path).map_err(read_err)?;
     if !meta.is_file() {
@@ -75,12 +92,7 @@ pub fn load(path: &Path) -> Result<Ed25519Signer, KeyFileError> {
         .take(MAX_KEY_FILE_SIZE)
         .read_to_string(&mut text)
         .map_err(read_err)?;
-    let malformed = |source| KeyFileError::Malformed { path: path.to_owned(), source };
-    let line = text.strip_suffix('\n').unwrap_or(&text);
-    if line.contains(['\n', '\r', ' ', '\t']) {
-        return Err(malformed(NoteError::BadKey("want exactly one line")));
-    }
-    Ed25519Signer::from_skey(line).map_err(malformed)
+    Ok(text)
 }
 
 /// Writes `signer` to a new file `path` with mode 0600, synced to disk.

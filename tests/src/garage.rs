@@ -205,6 +205,9 @@ impl Garage {
         run(&bin, &first, &["bucket", "alias", BUCKET, "localhost"])?;
         let secret_file = dir.join("s3.secret");
         std::fs::write(&secret_file, format!("{secret}\n")).expect("write secret");
+        // Secret files are held to the key files' rule: mode 0600.
+        std::fs::set_permissions(&secret_file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .expect("chmod the secret");
         Ok(Garage { bin, nodes: ns, key_id, secret, secret_file })
     }
 

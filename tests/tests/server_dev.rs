@@ -206,6 +206,16 @@ fn dev_mode_starts_a_witnessed_log_and_a_second_start_resumes_it() {
                 && out.contains(farm["key_file"].as_str().unwrap()),
             "{out}"
         );
+        // The example the banner suggests works as printed (signed anew
+        // each time, so registered on every run).
+        let try_line =
+            out.lines().skip_while(|l| l.trim() != "try:").nth(1).unwrap_or_else(|| panic!("{out}"));
+        let words: Vec<&str> = try_line.split_whitespace().collect();
+        assert_eq!(words[..2], ["provlog", "submit"], "{try_line}");
+        let run_it = Command::new(workspace_binary("provlog")).args(&words[1..]).output().unwrap();
+        let said = String::from_utf8_lossy(&run_it.stdout);
+        assert!(run_it.status.success(), "{try_line}: {said} {}", String::from_utf8_lossy(&run_it.stderr));
+        assert!(said.starts_with("registered") && said.contains("0 refused"), "{try_line}: {said}");
         let index = to_response(c.get(format!("{base}/")).send().unwrap()).text();
         assert!(index.contains(&format!("vkey {log_vkey}")), "{index}");
 
@@ -224,5 +234,30 @@ fn dev_mode_starts_a_witnessed_log_and_a_second_start_resumes_it() {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
+    }
+}
+
+#[test]
+fn dev_mode_refuses_to_start_when_a_witness_port_is_taken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = three_free_ports();
+    let _taken = TcpListener::bind(("127.0.0.1", port + 2)).unwrap();
+    let mut child = Command::new(workspace_binary("provlog-server"))
+        .args(["--dev", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(tmp.path().join("dev"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_or_kill(&mut child, Duration::from_secs(30));
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert!(status.is_some_and(|s| !s.success()), "{status:?}: {stderr}");
+    let expected = format!("local witness witness-2.localhost: cannot listen on 127.0.0.1:{}", port + 2);
+    assert!(stderr.contains(&expected), "{stderr}");
+    // Nothing listens on the log's port or the other witness's.
+    for p in [port, port + 1] {
+        assert!(TcpListener::bind(("127.0.0.1", p)).is_ok(), "port {p} still taken");
     }
 }

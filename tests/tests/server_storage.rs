@@ -350,9 +350,17 @@ fn damaged_data_files_are_refused_at_start_up() {
         }
     }
 
-    // The undamaged copy still starts and holds every receipt.
+    // A data directory that also holds the other engine's store (an
+    // operator switched `storage.engine`) is refused, not opened as a
+    // second, empty log.
     std::fs::remove_dir_all(&data).unwrap();
     copy_dir(&pristine, &data);
+    std::fs::create_dir(data.join("fjall")).unwrap();
+    let e = log.try_start_server().expect_err("a sled log with a fjall directory beside it");
+    assert!(e.contains("holds a fjall store, but storage.engine is sled"), "{e}");
+    std::fs::remove_dir(data.join("fjall")).unwrap();
+
+    // The undamaged copy still starts and holds every receipt.
     log.start_server();
     kill_restart_and_verify(&mut log, &acked);
 }

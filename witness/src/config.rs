@@ -76,8 +76,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Log(#[from] TrustedLogsError),
-    #[error("{field} must be at least 1")]
-    Zero { field: &'static str },
+    #[error("{field} must be 1 to {max}")]
+    Range { field: &'static str, max: u64 },
 }
 
 /// The configuration file, as written (see the module documentation).
@@ -187,33 +187,40 @@ impl ConfigFile {
                 logs.add(&l.origin, v)?;
             }
         }
-        let positive = |v: Option<u64>, default: u64, field| match v.unwrap_or(default) {
-            0 => Err(ConfigError::Zero { field }),
+        // The bounds are the log server's: a timeout of days would be no
+        // protection from slow clients at all.
+        let within = |v: Option<u64>, default: u64, field, max| match v.unwrap_or(default) {
+            v if v == 0 || v > max => Err(ConfigError::Range { field, max }),
             v => Ok(v),
         };
         let http = HttpConfig {
-            header_read_timeout: Duration::from_millis(positive(
+            header_read_timeout: Duration::from_millis(within(
                 self.header_read_timeout_ms,
                 DEFAULT_HEADER_READ_TIMEOUT_MS,
                 "header_read_timeout_ms",
+                600_000,
             )?),
-            body_read_timeout: Duration::from_millis(positive(
+            body_read_timeout: Duration::from_millis(within(
                 self.body_read_timeout_ms,
                 DEFAULT_BODY_READ_TIMEOUT_MS,
                 "body_read_timeout_ms",
+                600_000,
             )?),
-            max_connections: positive(
+            max_connections: within(
                 self.max_connections.map(|v| v as u64),
                 DEFAULT_MAX_CONNECTIONS as u64,
                 "max_connections",
+                1_000_000,
             )? as usize,
-            max_concurrent_requests: positive(
+            max_concurrent_requests: within(
                 self.max_concurrent_requests.map(|v| v as u64),
                 DEFAULT_MAX_CONCURRENT_REQUESTS as u64,
                 "max_concurrent_requests",
+                100_000,
             )? as usize,
         };
-        let sled_cache_bytes = positive(self.sled_cache_bytes, DEFAULT_SLED_CACHE_BYTES, "sled_cache_bytes")?;
+        let sled_cache_bytes =
+            within(self.sled_cache_bytes, DEFAULT_SLED_CACHE_BYTES, "sled_cache_bytes", 1 << 40)?;
         Ok(Config { listen, data_dir, key_file, logs, http, sled_cache_bytes })
     }
 }
@@ -270,11 +277,17 @@ mod tests {
         let k = vkey();
         assert!(matches!(e(ConfigFile { log: log("o", vec![k.clone(), k]), ..base() }), ConfigError::Log(_)));
         assert!(matches!(e(ConfigFile { log: log("", vec![vkey()]), ..base() }), ConfigError::Log(_)));
-        assert!(matches!(
-            e(ConfigFile { body_read_timeout_ms: Some(0), ..base() }),
-            ConfigError::Zero { .. }
-        ));
-        assert!(matches!(e(ConfigFile { max_connections: Some(0), ..base() }), ConfigError::Zero { .. }));
+        for bad in [
+            ConfigFile { body_read_timeout_ms: Some(0), ..base() },
+            ConfigFile { header_read_timeout_ms: Some(600_001), ..base() },
+            ConfigFile { max_connections: Some(0), ..base() },
+            ConfigFile { max_concurrent_requests: Some(100_001), ..base() },
+        ] {
+            assert!(matches!(e(bad), ConfigError::Range { .. }));
+        }
+        assert!(e(ConfigFile { header_read_timeout_ms: Some(99_999_999_999), ..base() })
+            .to_string()
+            .contains("header_read_timeout_ms must be 1 to 600000"));
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("w.toml");
         std::fs::write(&p, "data = \"d\"\nunknown_field = 1\n").unwrap();

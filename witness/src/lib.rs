@@ -32,6 +32,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use thiserror::Error;
 
+/// Logs to stderr at the level `RUST_LOG` gives (default `info`), for the
+/// binaries of this workspace. Colours only on a terminal: a log file or
+/// journald gets plain text.
+pub fn init_logging() {
+    use std::io::IsTerminal as _;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 /// Why the witness could not start.
 #[derive(Debug, Error)]
 pub enum StartError {

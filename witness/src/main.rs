@@ -105,12 +105,7 @@ async fn shutdown_signal() {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    provlog_witness::init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Keygen { name, out }) => {

@@ -34,8 +34,11 @@ struct Cli {
     /// A key prefix the log publishes under (ending in '/').
     #[arg(long, default_value = "")]
     prefix: String,
+    /// The S3 access key ID (default: $AWS_ACCESS_KEY_ID).
     #[arg(long, value_name = "ID")]
     access_key_id: Option<String>,
+    /// A file holding the S3 secret access key, mode 0600 (default:
+    /// $AWS_SECRET_ACCESS_KEY).
     #[arg(long, value_name = "FILE")]
     secret_access_key_file: Option<PathBuf>,
     /// C2SP tlog-policy file: the log's vkey, the witnesses and the quorum
@@ -45,6 +48,7 @@ struct Cli {
     /// The local store, rebuilt from the bucket (kept across restarts).
     #[arg(long = "data", value_name = "DIR")]
     data_dir: PathBuf,
+    /// The address to serve HTTP on.
     #[arg(long, default_value = "127.0.0.1:7360", value_name = "IP:PORT")]
     listen: SocketAddr,
     /// How often the bucket's checkpoint is read, in milliseconds.
