@@ -592,9 +592,12 @@ mod tests {
         // once: the connection was not closed meanwhile.
         assert_eq!(slow(sender.clone()).await, "slow");
         assert_eq!(slow(sender.clone()).await, "slow");
-        // Then idle: closed (GOAWAY) after about 300 ms, not before 250.
+        // Then idle: closed (GOAWAY) after about 300 ms. The server's idle
+        // time began before this client saw the answer, so only a window
+        // well inside it is checked (a loaded machine may deschedule the
+        // client for a while).
         let idle = std::time::Instant::now();
-        assert!(tokio::time::timeout(Duration::from_millis(250), &mut connection).await.is_err());
+        assert!(tokio::time::timeout(Duration::from_millis(100), &mut connection).await.is_err());
         let ended = tokio::time::timeout(Duration::from_secs(5), &mut connection).await;
         assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?} after {:?}", idle.elapsed());
     }
@@ -607,9 +610,11 @@ mod tests {
         // request line: each connection is closed after the header read
         // timeout (300 ms), well before 5 s.
         for first in [&b""[..], &HTTP2_PREFACE[..10], b"GET / HT"] {
+            // Timed from before the connection, so that the server's timer
+            // cannot have started before this one.
+            let start = std::time::Instant::now();
             let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
             stream.write_all(first).await.unwrap();
-            let start = std::time::Instant::now();
             let mut rest = Vec::new();
             let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest)).await;
             assert!(read.is_ok(), "still open after 5 s, having sent {first:?}");
@@ -635,7 +640,16 @@ mod tests {
             })
             .unwrap_or(0);
         if somaxconn < BURST || files < BURST + 200 {
-            eprintln!("skipped: net.core.somaxconn {somaxconn} or the open-file limit {files} is below the burst of {BURST}");
+            // As the other tests that need the machine's help: a failure
+            // naming what is missing, unless skipping is asked for.
+            let why = format!(
+                "net.core.somaxconn {somaxconn} or the open-file limit {files} is below the burst of {BURST}"
+            );
+            assert!(
+                std::env::var_os("PROVLOG_SKIP_FAULT_TESTS").is_some_and(|v| v == "1"),
+                "{why}: raise them (sysctl net.core.somaxconn=4096; ulimit -n 4096), or set PROVLOG_SKIP_FAULT_TESTS=1 to skip"
+            );
+            eprintln!("SKIPPED (PROVLOG_SKIP_FAULT_TESTS=1): {why}");
             return;
         }
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().unwrap();
