@@ -7,7 +7,7 @@
 //! ```toml
 //! origin = "localhost/provlog"        # the log's identity and key name
 //! listen = "127.0.0.1:7350"
-//! data_dir = "/var/lib/provlog"       # required
+//! data_dir = "/var/lib/provlog"       # required; relative paths are relative to this file
 //! log_key = "/var/lib/provlog/log.key"  # default: <data_dir>/log.key
 //! genesis = "genesis.cose"            # only read when the log is empty
 //!
@@ -238,13 +238,34 @@ pub struct ConfigFile {
 
 impl ConfigFile {
     /// Reads a TOML configuration file; unknown fields are refused.
+    /// Relative paths in it are taken relative to its directory, as the
+    /// witness does (paths given as flags stay relative to the working
+    /// directory).
     ///
     /// # Errors
     /// [`ConfigError::Read`] or [`ConfigError::Parse`].
     pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })
+        let mut file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let publish_secret = file.publish.as_mut().and_then(|b| b.secret_access_key_file.as_mut());
+        for p in [
+            file.data_dir.as_mut(),
+            file.log_key.as_mut(),
+            file.genesis.as_mut(),
+            file.witnesses.policy.as_mut(),
+            publish_secret,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        }
+        Ok(file)
     }
 }
 
@@ -383,6 +404,27 @@ mod tests {
         assert_eq!(c.log_key, PathBuf::from("/tmp/x/log.key"));
         assert!(c.listen.ip().is_loopback());
         assert!(ConfigFile::default().validate().is_err());
+    }
+
+    #[test]
+    fn relative_paths_in_a_file_are_relative_to_its_directory() {
+        let d = tempfile::tempdir().unwrap();
+        let etc = d.path().join("etc");
+        std::fs::create_dir(&etc).unwrap();
+        let path = etc.join("server.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"data\"\nlog_key = \"/abs/log.key\"\ngenesis = \"g/genesis.cose\"\n\
+             [witnesses]\npolicy = \"w.policy\"\n\
+             [publish]\nendpoint = \"http://127.0.0.1:3900\"\nbucket = \"b\"\nsecret_access_key_file = \"s3.secret\"\n",
+        )
+        .unwrap();
+        let f = ConfigFile::read(&path).unwrap();
+        assert_eq!(f.data_dir, Some(etc.join("data")));
+        assert_eq!(f.log_key, Some(PathBuf::from("/abs/log.key")));
+        assert_eq!(f.genesis, Some(etc.join("g/genesis.cose")));
+        assert_eq!(f.witnesses.policy, Some(etc.join("w.policy")));
+        assert_eq!(f.publish.unwrap().secret_access_key_file, Some(etc.join("s3.secret")));
     }
 
     #[test]

@@ -102,7 +102,9 @@ fn statements_acknowledged_before_sigkill_survive_at_the_same_index() {
     let parties = log.parties.clone();
     let out = Mutex::new(Outcomes::default());
     let mut checked = 0;
-    // Kill after these many milliseconds of load, one round each.
+    // Kill after these many milliseconds of load, one round each, counted
+    // from the round's first acknowledgement (so that a slow machine still
+    // kills a server with acknowledged work in flight).
     for (round, delay_ms) in [200u64, 310, 240, 450, 280].into_iter().enumerate() {
         let stop = AtomicBool::new(false);
         std::thread::scope(|scope| {
@@ -112,6 +114,10 @@ fn statements_acknowledged_before_sigkill_survive_at_the_same_index() {
             }
             let p = &parties.certifier;
             scope.spawn(move || submit_batches(log, p, stop, out, &format!("r{round}b")));
+            let deadline = std::time::Instant::now() + Duration::from_secs(60);
+            while out.lock().unwrap().acked.len() <= checked && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
             std::thread::sleep(Duration::from_millis(delay_ms));
             log.sigkill_server();
             stop.store(true, Ordering::Relaxed);

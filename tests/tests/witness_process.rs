@@ -43,7 +43,7 @@ fn every_status_code_and_body_format_of_the_protocol() {
         &config,
         format!(
             "listen = \"127.0.0.1:0\"\ndata = \"data\"\nkey = \"{}\"\n\
-             header_read_timeout_ms = 1000\nbody_read_timeout_ms = 1000\nmax_concurrent_requests = 1\n\
+             header_read_timeout_ms = 1000\nbody_read_timeout_ms = 3000\nmax_concurrent_requests = 1\n\
              [[log]]\norigin = \"example.com/log\"\nvkeys = [\"{}\"]\n\
              [[log]]\norigin = \"example.com/empty\"\nvkeys = [\"{}\"]\n",
             key.display(),
@@ -147,6 +147,15 @@ fn every_status_code_and_body_format_of_the_protocol() {
     std::thread::sleep(Duration::from_millis(300));
     let meanwhile = w.post(&log.body(9, 9));
     assert_eq!(meanwhile.status, 200, "{}", meanwhile.text());
+    // The slow upload was still in progress all that time (not yet timed
+    // out, which would also have freed the slot): nothing to read yet.
+    slow.set_nonblocking(true).unwrap();
+    let pending = slow.read(&mut [0u8; 1]);
+    assert!(
+        matches!(&pending, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the slow upload ended before the log's request was answered: {pending:?}"
+    );
+    slow.set_nonblocking(false).unwrap();
     let mut raw = Vec::new();
     slow.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let _ = slow.read_to_end(&mut raw);
