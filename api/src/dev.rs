@@ -234,8 +234,10 @@ fn write_examples(dir: &Path, info: &DevInfo) -> Result<(), DevError> {
         return Ok(());
     }
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    // The partner's GS1 Company Prefix, from its PGLN.
     let prefix =
-        info.partners[0].id.trim_start_matches("urn:epc:id:pgln:").split('.').next().unwrap_or("0614141");
+        info.partners[0].id.trim_start_matches("urn:epc:id:pgln:").split('.').next().unwrap_or_default();
+    let location = format!("urn:epc:id:sgln:{prefix}.00001.0");
     let serial = now.as_millis();
     let event = serde_json::json!({
         "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
@@ -247,8 +249,8 @@ fn write_examples(dir: &Path, info: &DevInfo) -> Result<(), DevError> {
         "action": "ADD",
         "bizStep": "commissioning",
         "disposition": "active",
-        "readPoint": {"id": format!("urn:epc:id:sgln:{prefix}.00001.0")},
-        "bizLocation": {"id": format!("urn:epc:id:sgln:{prefix}.00001.0")}
+        "readPoint": {"id": location},
+        "bizLocation": {"id": location}
     });
     write(&path, &serde_json::to_vec_pretty(&event).expect("serializable"))
 }

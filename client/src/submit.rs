@@ -290,11 +290,17 @@ fn refused(status: u16, problem: &serde_json::Value) -> Reply {
     Reply::Refused { http_status: status, rule: field("rule"), detail: field("detail") }
 }
 
+/// The statuses by which the log refuses a statement, storing nothing
+/// (`spec/http-api.md`), alone or as a batch item.
+fn is_refusal(status: u16) -> bool {
+    matches!(status, 400 | 413 | 415 | 422)
+}
+
 fn single_answer(a: Answer) -> Result<Reply, ClientError> {
     match a.status {
         200 | 201 => Ok(Reply::Receipt { created: a.status == 201, text: a.text()? }),
         202 | 303 => Ok(Reply::Pending),
-        400 | 413 | 415 | 422 => {
+        s if is_refusal(s) => {
             let problem = serde_json::from_slice(&a.body).unwrap_or(serde_json::Value::Null);
             Ok(refused(a.status, &problem))
         }
@@ -322,8 +328,11 @@ fn batch_answers(client: &LogClient, chunk: &[Statement]) -> Result<Vec<Reply>, 
     items
         .iter()
         .map(|item| {
-            let status =
-                item.get("status").and_then(|s| s.as_u64()).ok_or_else(|| bad("an item has no status"))?;
+            let status = item
+                .get("status")
+                .and_then(|s| s.as_u64())
+                .and_then(|s| u16::try_from(s).ok())
+                .ok_or_else(|| bad("an item has no status"))?;
             match status {
                 200 | 201 => {
                     let text =
@@ -331,14 +340,12 @@ fn batch_answers(client: &LogClient, chunk: &[Statement]) -> Result<Vec<Reply>, 
                     Ok(Reply::Receipt { created: status == 201, text: text.to_owned() })
                 }
                 303 => Ok(Reply::Pending),
-                400 | 413 | 415 | 422 => {
-                    Ok(refused(status as u16, item.get("problem").unwrap_or(&serde_json::Value::Null)))
-                }
+                s if is_refusal(s) => Ok(refused(s, item.get("problem").unwrap_or(&serde_json::Value::Null))),
                 // Stored but not witnessed in time (503), or a failure: as
                 // for a single submission, not a refusal.
                 s => Err(ClientError::HttpStatus {
                     url: a.url.clone(),
-                    status: u16::try_from(s).unwrap_or(u16::MAX),
+                    status: s,
                     detail: item.get("problem").and_then(crate::fetch::problem_value_summary),
                 }),
             }
