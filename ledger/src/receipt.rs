@@ -228,4 +228,43 @@ mod tests {
             assert!(!err.is_verification_failure(), "{err}");
         }
     }
+
+    /// spec/receipt.md: a receipt without `extra` parses, and is then
+    /// refused as malformed once its checkpoint has opened, not as a
+    /// failed verification.
+    #[test]
+    fn a_receipt_without_extra_parses_and_is_refused_as_malformed() {
+        let (mut r, log) = sample();
+        r.extra = None;
+        let parsed = Receipt::parse(&r.to_text()).unwrap();
+        assert_eq!(parsed, r);
+        let err = parsed.verify("example.com/log", &[&log.verifier()]).unwrap_err();
+        assert!(matches!(err, ReceiptError::NoEntry), "{err}");
+        assert!(!err.is_verification_failure());
+        // The checkpoint is opened first: under another log's key the
+        // answer is the failed signature, not the missing entry.
+        let other = Ed25519Signer::generate("example.com/log").unwrap();
+        let err = parsed.verify("example.com/log", &[&other.verifier()]).unwrap_err();
+        assert!(err.is_verification_failure(), "{err}");
+    }
+
+    /// spec/receipt.md: receipts over 256 KiB are refused unread; the
+    /// largest that fit are read.
+    #[test]
+    fn receipts_over_256_kib_are_refused() {
+        let (mut r, _) = sample();
+        r.extra = Some(Vec::new());
+        // Base64 of 3n bytes is 4n characters: the largest entry that
+        // keeps the receipt within the limit, and 3 bytes more.
+        let fits = (MAX_RECEIPT_SIZE - r.to_text().len()) / 4 * 3;
+        r.extra = Some(vec![7; fits]);
+        let within = r.to_text();
+        assert!(within.len() <= MAX_RECEIPT_SIZE && within.len() > MAX_RECEIPT_SIZE - 4, "{}", within.len());
+        assert_eq!(Receipt::parse(&within).unwrap(), r);
+        r.extra = Some(vec![7; fits + 3]);
+        let over = r.to_text();
+        assert!(over.len() > MAX_RECEIPT_SIZE);
+        let err = Receipt::parse(&over).unwrap_err();
+        assert!(matches!(err, ReceiptError::Malformed("receipt too large")), "{err}");
+    }
 }

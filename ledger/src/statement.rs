@@ -995,8 +995,8 @@ mod tests {
         key(n).verifying_key().to_bytes()
     }
 
-    /// Every generated vector, from fixed seeds: keys 1 and 2 have seeds
-    /// of 32 bytes 0x01 and 0x02.
+    /// Every generated vector, from fixed seeds: key n has the seed of 32
+    /// bytes n (keys 1 and 2 sign most vectors).
     fn cases() -> Vec<Case> {
         let epcis = epcis_statement();
         let gov = governance_statement();
@@ -1124,6 +1124,22 @@ mod tests {
         };
         let mut crit = base.clone();
         crit.insert(1, (Value::int(LABEL_CRIT), Value::Array(vec![Value::int(LABEL_KID)])));
+        let many: Vec<SigningKey> = (1..=(MAX_SIGNERS + 1) as u8).map(key).collect();
+        let too_many_signers = many
+            .iter()
+            .fold(gov_builder(), |b, k| b.signer(k, key_thumbprint(&k.verifying_key())))
+            .sign()
+            .unwrap()
+            .to_bytes();
+        let short_signature = {
+            let CoseMessage::Sign1(m) = epcis.message() else { unreachable!() };
+            let mut v = m.to_value();
+            let Value::Tag(_, inner) = &mut v else { unreachable!() };
+            let Value::Array(items) = inner.as_mut() else { unreachable!() };
+            let Value::Bytes(signature) = &mut items[3] else { unreachable!() };
+            signature.pop();
+            cbor::encode(&v)
+        };
 
         vec![
             case("sign1-epcis", "a COSE_Sign1 statement carrying an EPCIS event", epcis.as_bytes().to_vec(), one()),
@@ -1191,7 +1207,19 @@ mod tests {
                 one(),
             ),
             case("missing-iss", "CWT claims without iss", claims_with(vec![sub(), iat()]), one()),
+            case(
+                "empty-iss",
+                "CWT claims with iss the empty string",
+                claims_with(vec![(Value::int(1), Value::text("")), sub(), iat()]),
+                one(),
+            ),
             case("missing-sub", "CWT claims without sub", claims_with(vec![iss(), iat()]), one()),
+            case(
+                "empty-sub",
+                "CWT claims with sub the empty string",
+                claims_with(vec![iss(), (Value::int(2), Value::text("")), iat()]),
+                one(),
+            ),
             case("missing-iat", "CWT claims without iat", claims_with(vec![iss(), sub()]), one()),
             case("negative-iat", "iat = -1", claims_with(vec![iss(), sub(), (Value::int(6), Value::int(-1))]), one()),
             case("float-iat", "iat written as a double-precision float", float_iat, one()),
@@ -1221,6 +1249,18 @@ mod tests {
                 vec![public(1), public(2)],
             ),
             case("duplicate-signer", "COSE_Sign signed twice by key 1", duplicate_signer, vec![public(1), public(1)]),
+            case(
+                "too-many-signers",
+                "COSE_Sign governance statement signed by keys 1 to 33, one more than allowed",
+                too_many_signers,
+                (1..=(MAX_SIGNERS + 1) as u8).map(public).collect(),
+            ),
+            case(
+                "signature-wrong-length",
+                "sign1-epcis with the last byte of its signature removed (63 bytes)",
+                short_signature,
+                one(),
+            ),
             case(
                 "kid-in-cose-sign-body",
                 "COSE_Sign with a kid in the body protected header",
