@@ -424,7 +424,13 @@ mod tests {
             PolicyCheckError::Note(NoteError::Malformed("no blank line")),
         );
         assert_eq!(e.kind(), ErrorKind::Malformed);
-        let e = ClientError::from_policy_check("x", PolicyCheckError::Note(NoteError::NoKnownSignature));
+        let e = ClientError::from_policy_check(
+            "x",
+            PolicyCheckError::Note(NoteError::NoKnownSignature {
+                signed: "a+00000001".into(),
+                known: "none".into(),
+            }),
+        );
         assert_eq!(e.kind(), ErrorKind::Verification);
         let e = ClientError::from_policy_check("x", PolicyCheckError::QuorumNotMet { cosigners: vec![] });
         assert_eq!(e.kind(), ErrorKind::Verification);

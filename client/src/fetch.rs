@@ -207,9 +207,21 @@ impl LogClient {
     ///
     /// # Errors
     /// Transport failures, a status other than 200, or a body that is not
-    /// UTF-8.
+    /// UTF-8. A 404 that is not a provlog problem (a provlog log without a
+    /// checkpoint yet says so in one) gets a hint that the URL may not be a
+    /// log's.
     pub fn checkpoint(&self) -> Result<String, ClientError> {
-        self.get_ok("/checkpoint", MAX_CHECKPOINT_BYTES)?.text()
+        match self.get_ok("/checkpoint", MAX_CHECKPOINT_BYTES) {
+            Err(ClientError::HttpStatus { url, status: 404, detail: None }) => Err(ClientError::HttpStatus {
+                url,
+                status: 404,
+                detail: Some(
+                    "no checkpoint there: is this a provlog log's URL (the policy's log line, or --log)?"
+                        .into(),
+                ),
+            }),
+            answer => answer?.text(),
+        }
     }
 
     /// `GET /tile/…`: a hash tile or an entry bundle, unverified. The length
@@ -350,6 +362,15 @@ pub(crate) mod tests {
         assert!(
             matches!(&e, ClientError::HttpStatus { status: 404, detail: Some(d), .. } if d == "request.range: no")
         );
+        assert_eq!(e.kind(), ErrorKind::Transport);
+    }
+
+    #[test]
+    fn a_plain_not_found_for_the_checkpoint_hints_at_the_url() {
+        let url = serve(vec![response("404 Not Found", "Content-Type: text/html\r\n", "<h1>Not Found</h1>")]);
+        let c = LogClient::new(&url, quick()).unwrap();
+        let e = c.checkpoint().unwrap_err();
+        assert!(e.to_string().ends_with("/checkpoint answered HTTP 404: no checkpoint there: is this a provlog log's URL (the policy's log line, or --log)?"), "{e}");
         assert_eq!(e.kind(), ErrorKind::Transport);
     }
 

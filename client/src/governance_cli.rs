@@ -31,6 +31,7 @@ pub(crate) enum GovernanceCommand {
         /// A governance key (base64 public key); repeat for each.
         #[arg(long = "governance-key", value_name = "BASE64", required = true)]
         governance_keys: Vec<String>,
+        /// How many governance keys must sign a governance statement.
         #[arg(long)]
         quorum: u32,
         /// JSON array of partners (spec/governance.md).
@@ -53,6 +54,7 @@ pub(crate) enum GovernanceCommand {
         /// The statement file to create or add to.
         #[arg(long, value_name = "FILE.cose")]
         statement: PathBuf,
+        /// The proposal to sign (from propose or genesis).
         #[arg(value_name = "PROPOSAL.json")]
         proposal: PathBuf,
     },
@@ -60,14 +62,17 @@ pub(crate) enum GovernanceCommand {
     /// holders.
     #[command(after_help = EXIT_CODES)]
     Combine {
+        /// The merged statement to write (never overwritten).
         #[arg(long, value_name = "FILE.cose")]
         out: PathBuf,
+        /// The signed copies, two or more, of one proposal.
         #[arg(value_name = "STATEMENT.cose", required = true)]
         statements: Vec<PathBuf>,
     },
     /// Show what a governance statement (or proposal) says and who signed it.
     #[command(after_help = EXIT_CODES)]
     Show {
+        /// A statement (.cose) or a proposal (.json).
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
@@ -79,6 +84,7 @@ pub(crate) enum GovernanceCommand {
         /// Where to store the receipt.
         #[arg(long, value_name = "FILE.tlog-proof")]
         receipt: Option<PathBuf>,
+        /// The governance statement, signed by a quorum.
         #[arg(value_name = "STATEMENT.cose")]
         statement: PathBuf,
     },
@@ -101,12 +107,16 @@ pub(crate) struct ProposalArgs {
 pub(crate) enum ActionArgs {
     /// Register a partner, from flags or --partner-file.
     AddPartner {
+        /// The partner as JSON (spec/governance.md) instead of the flags.
         #[arg(long = "partner-file", value_name = "FILE.json", conflicts_with_all = ["id", "name", "keys"])]
         partner_file: Option<PathBuf>,
+        /// The partner's ID, the iss of its statements (e.g. a GS1 PGLN URI).
         #[arg(long, required_unless_present = "partner_file")]
         id: Option<String>,
+        /// A name for people.
         #[arg(long, default_value = "")]
         name: String,
+        /// What the partner may state (spec/rules.md).
         #[arg(long, default_value = "partner", value_parser = ["partner", "certifier", "auditor", "regulator"])]
         role: String,
         /// A key (base64 public key); repeat for each.
@@ -117,27 +127,36 @@ pub(crate) enum ActionArgs {
     },
     /// Add a key to a partner (a rotation is add-key, then revoke-key).
     AddKey {
+        /// The partner's ID.
         #[arg(long)]
         partner: String,
+        /// The new key (base64 public key).
         #[arg(long = "key", value_name = "BASE64")]
         key: String,
+        /// The key is valid for registrations at or after this time, Unix
+        /// milliseconds [default: no lower bound].
         #[arg(long, value_name = "UNIX_MS")]
         not_before_ms: Option<u64>,
+        /// The key is valid for registrations before this time, Unix
+        /// milliseconds [default: until revoked].
         #[arg(long, value_name = "UNIX_MS")]
         not_after_ms: Option<u64>,
     },
     /// Revoke a partner's key for every later registration.
     RevokeKey {
+        /// The partner's ID.
         #[arg(long)]
         partner: String,
         /// The key's thumbprint, hex.
         #[arg(long)]
         kid: String,
+        /// Why, for the record (e.g. "key compromised").
         #[arg(long)]
         reason: String,
     },
     /// Replace a partner's scopes.
     SetScopes {
+        /// The partner's ID.
         #[arg(long)]
         partner: String,
         #[command(flatten)]
@@ -145,13 +164,16 @@ pub(crate) enum ActionArgs {
     },
     /// Replace a partner's role.
     SetRole {
+        /// The partner's ID.
         #[arg(long)]
         partner: String,
+        /// The new role (spec/rules.md).
         #[arg(long, value_parser = ["partner", "certifier", "auditor", "regulator"])]
         role: String,
     },
     /// Adopt a new rule set (JSON, spec/rules.md).
     AdoptRuleSet {
+        /// The rule set's JSON file.
         #[arg(long = "rule-set", value_name = "FILE.json")]
         rule_set: PathBuf,
     },
@@ -159,6 +181,7 @@ pub(crate) enum ActionArgs {
     SetGovernance {
         #[arg(long = "governance-key", value_name = "BASE64", required = true)]
         keys: Vec<String>,
+        /// How many of them must sign a governance statement.
         #[arg(long)]
         quorum: u32,
     },

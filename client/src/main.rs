@@ -62,12 +62,14 @@ enum Command {
         /// which becomes the iss of its statements; a log's origin; a witness's name.
         #[arg(long)]
         name: String,
+        /// The key file to create (refused if it exists).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },
     /// Print the public forms of an existing key file (as keygen does).
     #[command(after_help = EXIT_CODES)]
     Keyinfo {
+        /// The key file (mode 0600, as keygen writes it).
         #[arg(long, value_name = "FILE")]
         key: PathBuf,
     },
@@ -114,6 +116,7 @@ enum Command {
         /// The log's URL for --fresh [default: the policy's].
         #[arg(long, value_name = "URL")]
         log: Option<String>,
+        /// The receipts to verify, one or more.
         #[arg(value_name = "RECEIPT.tlog-proof", required = true)]
         receipts: Vec<PathBuf>,
     },

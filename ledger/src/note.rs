@@ -42,9 +42,11 @@ pub enum NoteError {
     /// A signature by a known key did not verify: the note is rejected.
     #[error("invalid signature by known key {name}+{key_id:08x}")]
     InvalidSignature { name: String, key_id: u32 },
-    /// No signature on the note is by a known key.
-    #[error("no signature by a known key")]
-    NoKnownSignature,
+    /// No signature on the note is by a known key. Both lists name keys
+    /// as `name+keyid` (key ID in hex), so that a wrong key in a trust
+    /// policy shows as such.
+    #[error("no signature by a known key: the note is signed by {signed}; the keys known are {known}")]
+    NoKnownSignature { signed: String, known: String },
 }
 
 /// Whether `name` may name a key: non-empty, no whitespace, no `+`.
@@ -377,7 +379,8 @@ pub fn split(msg: &str) -> Result<(&str, Vec<NoteSignature>), NoteError> {
 ///
 /// # Errors
 /// [`NoteError::Malformed`], [`NoteError::InvalidSignature`] if a known key's
-/// signature fails, [`NoteError::NoKnownSignature`] if no known key signed.
+/// signature fails, [`NoteError::NoKnownSignature`] (naming the keys that
+/// signed and the keys known) if no known key signed.
 pub fn open(msg: &str, verifiers: &[&dyn NoteVerifier]) -> Result<Note, NoteError> {
     let (text, sigs) = split(msg)?;
     let mut note = Note { text: text.to_owned(), verified: Vec::new(), unverified: Vec::new() };
@@ -401,9 +404,29 @@ pub fn open(msg: &str, verifiers: &[&dyn NoteVerifier]) -> Result<Note, NoteErro
         }
     }
     if note.verified.is_empty() {
-        return Err(NoteError::NoKnownSignature);
+        return Err(NoteError::NoKnownSignature {
+            signed: key_list(note.unverified.iter().map(|s| (s.name.as_str(), s.key_id))),
+            known: key_list(verifiers.iter().map(|v| (v.name(), v.key_id()))),
+        });
     }
     Ok(note)
+}
+
+/// Keys as `name+keyid` for [`NoteError::NoKnownSignature`]: at most
+/// eight, names escaped (a note's names are untrusted text), "none" for
+/// none.
+fn key_list<'a>(keys: impl ExactSizeIterator<Item = (&'a str, u32)>) -> String {
+    const SHOWN: usize = 8;
+    let count = keys.len();
+    if count == 0 {
+        return "none".to_owned();
+    }
+    let mut shown: Vec<String> =
+        keys.take(SHOWN).map(|(name, id)| format!("{}+{id:08x}", name.escape_debug())).collect();
+    if count > SHOWN {
+        shown.push(format!("and {} more", count - SHOWN));
+    }
+    shown.join(", ")
 }
 
 #[cfg(test)]
@@ -454,7 +477,19 @@ mod tests {
         assert_eq!(n.unverified.len(), 1);
         let forged = msg.replace("hello", "hellO");
         assert!(matches!(open(&forged, &[&a.verifier()]), Err(NoteError::InvalidSignature { .. })));
-        assert_eq!(open(&msg, &[]), Err(NoteError::NoKnownSignature));
+        let err = open(&msg, &[]).unwrap_err();
+        let signed = format!("a+{:08x}, b+{:08x}", a.key_id(), b.key_id());
+        assert_eq!(err, NoteError::NoKnownSignature { signed: signed.clone(), known: "none".into() });
+        // A wrong key under the right name: the message names both.
+        let other_a = Ed25519Signer::generate("a").unwrap();
+        let err = open(&msg, &[&other_a.verifier()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no signature by a known key: the note is signed by {signed}; the keys known are a+{:08x}",
+                other_a.key_id()
+            )
+        );
     }
 
     #[test]
@@ -465,6 +500,9 @@ mod tests {
         let vs: Vec<Ed25519Verifier> = signers.iter().map(|s| s.verifier()).collect();
         let dyns: Vec<&dyn NoteVerifier> = vs.iter().map(|v| v as &dyn NoteVerifier).collect();
         assert_eq!(open(&msg, &dyns).unwrap().verified.len(), 16);
+        let Err(NoteError::NoKnownSignature { signed, .. }) = open(&msg, &[]) else { panic!("opened") };
+        assert_eq!(signed.matches('+').count(), 8, "{signed}");
+        assert!(signed.starts_with("w0+") && signed.ends_with(", and 8 more"), "{signed}");
         let line = signers[0].sign_line("text\n").unwrap();
         let many = format!("text\n\n{}", line.repeat(MAX_SIGNATURES + 1));
         assert_eq!(open(&many, &dyns), Err(NoteError::Malformed("too many signatures")));
