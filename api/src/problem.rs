@@ -194,6 +194,20 @@ mod tests {
         assert_eq!((p.status.as_u16(), p.rule.as_str()), (404, "request.not-found"));
     }
 
+    /// The sequencer's refusals as spec/http-api.md's problem table lists
+    /// them: status, rule and `Retry-After`.
+    #[test]
+    fn sequencer_refusals_answer_as_the_problem_table_says() {
+        for (e, status, rule, retry_after) in [
+            (SequencerError::Overloaded, 503, "request.overloaded", 1),
+            (SequencerError::StorageUnavailable("EIO".into()), 503, "log.storage-unavailable", 5),
+            (SequencerError::Stopped("a second root".into()), 503, "log.stopped", 30),
+        ] {
+            let p = Problem::from(e);
+            assert_eq!((p.status.as_u16(), p.rule.as_str(), p.retry_after_s), (status, rule, Some(retry_after)));
+        }
+    }
+
     #[test]
     fn cbor_problem_is_canonical_and_names_the_rule() {
         let p = Problem::rejected(&Violation::new("scope", "location", "nope"));

@@ -10,7 +10,7 @@ use provlog_ledger::note::generate_signing_key;
 use provlog_ledger::rules::RuleSet;
 use provlog_tests::chain::{hours_ago, key_spec, Party};
 use provlog_tests::problem::{problem, CBOR_PROBLEM};
-use provlog_tests::server::{to_response, Setup, TestLog, Tuning, COSE};
+use provlog_tests::server::{metric, to_response, Setup, TestLog, Tuning, COSE};
 use provlog_tests::{parse_http_response, HttpResponse};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -457,5 +457,106 @@ fn a_submission_waits_for_body_memory_beyond_the_budget() {
             break;
         }
         assert!(attempt < 4, "answered after {waited:?} in every attempt, while the budget was held");
+    }
+}
+
+/// The other side of the budget: a submission whose body read is still
+/// waiting for memory when its own deadline passes gets 503
+/// `request.overloaded` with `Retry-After: 1`, and nothing is stored. Its
+/// headers go first, so its deadline is the earlier one, then a slow upload
+/// takes the whole budget, then its body follows.
+#[test]
+fn a_submission_still_waiting_for_body_memory_at_its_deadline_is_told_the_log_is_overloaded() {
+    let tuning = Tuning {
+        max_batch_bytes: 1 << 20,
+        max_body_memory_bytes: 1 << 20,
+        body_read_timeout_ms: 2000,
+        ..Tuning::default()
+    };
+    let log = TestLog::start(Setup::new(RuleSet::permissive("p")).tuning(tuning));
+    let farm = log.parties.farm.clone();
+    let s = log.sign(&farm, &log.commission(&farm, &[farm.sgtin("107346", "late")], &hours_ago(1.0)));
+    let size = log.tree_size();
+
+    let mut late = TcpStream::connect(log.addr()).unwrap();
+    late.write_all(
+        format!(
+            "POST /entries HTTP/1.1\r\nHost: x\r\nContent-Type: application/cose\r\nContent-Length: {}\r\n\r\n",
+            s.as_bytes().len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut holder = TcpStream::connect(log.addr()).unwrap();
+    holder
+        .write_all(
+            b"POST /entries/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n\
+              Content-Length: 1048576\r\n\r\n",
+        )
+        .unwrap();
+    holder.write_all(&vec![0u8; (1 << 20) - 1]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    late.write_all(s.as_bytes()).unwrap();
+    late.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = late.read_to_end(&mut out);
+    let r = parse_http_response(&out).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(&out)));
+    let p = problem(&r);
+    assert_eq!((p.status, p.rule.as_str()), (503, "request.overloaded"), "{p:?}");
+    assert_eq!(r.header("retry-after"), Some("1"));
+    assert_eq!(log.tree_size(), size, "nothing was stored");
+    let metrics = log.get("/metrics").text();
+    assert_eq!(metric(&metrics, r#"provlog_refused_total{reason="overloaded"}"#), Some(1.0), "{metrics}");
+    // The slow upload times out in its turn; the statement goes through
+    // when sent again.
+    holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = holder.read_to_end(&mut out);
+    assert_eq!(parse_http_response(&out).unwrap().status, 408);
+    log.register(&s);
+}
+
+/// Proof requests out of range, and the other refusals of the proof
+/// endpoints, name the rule spec/http-api.md ("Proofs") gives them; the
+/// same questions within range are answered.
+#[test]
+fn proof_requests_out_of_range_are_refused_with_request_range() {
+    let log = TestLog::start(Setup::new(RuleSet::permissive("p")));
+    let farm = log.parties.farm.clone();
+    for i in 0..3 {
+        log.register(
+            &log.sign(
+                &farm,
+                &log.commission(&farm, &[farm.sgtin("107346", &format!("r{i}"))], &hours_ago(1.0)),
+            ),
+        );
+    }
+    let size = log.tree_size();
+    let unknown = "0".repeat(64);
+    for (path, status, rule) in [
+        (format!("/proof/inclusion?index={size}&size={size}"), 400, "request.range"),
+        (format!("/proof/inclusion?index=0&size={}", size + 1), 400, "request.range"),
+        ("/proof/inclusion?index=0&size=0".to_owned(), 400, "request.range"),
+        (format!("/proof/consistency?old=0&new={size}"), 400, "request.range"),
+        (format!("/proof/consistency?old={size}&new={}", size - 1), 400, "request.range"),
+        (format!("/proof/consistency?old=1&new={}", size + 1), 400, "request.range"),
+        ("/proof/inclusion?index=0&id=00&size=1".to_owned(), 400, "request.query"),
+        ("/proof/inclusion?size=1".to_owned(), 400, "request.query"),
+        ("/proof/inclusion?index=x".to_owned(), 400, "request.query"),
+        ("/proof/consistency?new=2".to_owned(), 400, "request.query"),
+        ("/proof/inclusion?id=ABC".to_owned(), 400, "request.statement-id"),
+        (format!("/proof/inclusion?id={unknown}"), 404, "request.not-found"),
+    ] {
+        let p = problem(&log.get(&path));
+        assert_eq!((p.status, p.rule.as_str()), (status, rule), "{path}: {p:?}");
+    }
+    for path in [
+        format!("/proof/inclusion?index={}&size={size}", size - 1),
+        format!("/proof/consistency?old=1&new={size}"),
+        format!("/proof/consistency?old={size}&new={size}"),
+    ] {
+        let r = log.get(&path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
 }
