@@ -204,7 +204,10 @@ mod tests {
             (SequencerError::Stopped("a second root".into()), 503, "log.stopped", 30),
         ] {
             let p = Problem::from(e);
-            assert_eq!((p.status.as_u16(), p.rule.as_str(), p.retry_after_s), (status, rule, Some(retry_after)));
+            assert_eq!(
+                (p.status.as_u16(), p.rule.as_str(), p.retry_after_s),
+                (status, rule, Some(retry_after))
+            );
         }
     }
 

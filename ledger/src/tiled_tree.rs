@@ -1466,9 +1466,16 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let mut t = TiledTree::open(store.clone()).unwrap();
         t.append(&(0..300).map(entry).collect::<Vec<_>>(), Batch::new()).unwrap();
+        t.reader().verify_all(&t.root()).expect("the untouched tree verifies");
         let mut b = Batch::new();
         b.put(pending_key(299), &b"tampered"[..]);
         store.commit(&b).unwrap();
-        assert!(t.reader().verify_all(&t.root()).is_err());
+        // Entry 299 is in the partial level-0 tile 1, the first to differ.
+        match t.reader().verify_all(&t.root()) {
+            Err(TreeError::Storage(StorageError::Corrupt { ref what })) => {
+                assert_eq!(what, "hash tile 0/1 differs from the entries")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

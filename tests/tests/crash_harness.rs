@@ -9,9 +9,11 @@ use provlog_tests::crash::{run, CrashConfig};
 #[test]
 fn sigkills_of_server_and_witnesses_lose_nothing_and_fork_nothing() {
     let config = CrashConfig { server_kills: 6, witness_kills: 6, submitters: 2, ..CrashConfig::default() };
+    // `run` fails, saying what, on any receipted statement lost, any
+    // checkpoint inconsistent with the final one, or any witness that
+    // cosigned two roots for one size.
     let r = run(&config).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!((r.server_kills, r.witness_kills), (6, 6));
-    assert_eq!(r.lost, 0);
     assert!(r.receipts > 20, "the load made progress: {r:?}");
     assert!(r.checkpoints > 5 && r.cosigned_sizes > 5, "{r:?}");
 }

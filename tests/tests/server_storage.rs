@@ -23,7 +23,7 @@ use provlog_ledger::storage::{Batch, SledConfig, SledStore, Store};
 use provlog_tests::audit::verify_receipt;
 use provlog_tests::chain::hours_ago;
 use provlog_tests::problem::problem;
-use provlog_tests::server::{Setup, TestLog, Tuning};
+use provlog_tests::server::{metric, Setup, TestLog, Tuning};
 use provlog_tests::storage_fault::{
     copy_dir, files_by_size, fill, fiu_available, fiu_ctrl, flip_bytes, skip, truncate, Tmpfs, FIU_RUN,
 };
@@ -90,16 +90,20 @@ fn submit_until_refused(log: &TestLog, prefix: &str, limit: usize, out: &mut Vec
 fn assert_refused_for_storage(log: &TestLog, r: &HttpResponse, why: &str) {
     let p = problem(r);
     assert_eq!((p.status, p.rule.as_str()), (503, "log.storage-unavailable"), "{p:?}");
-    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.header("retry-after"), Some("5"));
     assert!(p.detail.contains(why), "the detail names the cause ({why}): {p:?}");
     let h = log.get("/healthz");
     assert_eq!(h.status, 503);
     assert!(h.text().contains("storage"), "{}", h.text());
-    // Refused at once, without a new batch.
-    let started = Instant::now();
-    let again = log.submit(&statement(log, &format!("again-{}", started.elapsed().as_nanos())));
-    assert_eq!(again.status, 503, "{}", again.text());
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // Refused before the sequencer: no batch is tried for it.
+    let batches = || metric(&log.get("/metrics").text(), "provlog_batch_statements_count");
+    let before = batches();
+    let serial = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let again = log.submit(&statement(log, &format!("again-{serial}")));
+    let p = problem(&again);
+    assert_eq!((p.status, p.rule.as_str()), (503, "log.storage-unavailable"), "{p:?}");
+    assert_eq!(again.header("retry-after"), Some("5"));
+    assert_eq!(batches(), before, "a batch was tried for a statement refused while storage fails");
 }
 
 /// Reads answer, and the published checkpoint does not move while storage
