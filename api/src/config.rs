@@ -396,6 +396,7 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use provlog_witness::config::field_names;
 
     #[test]
     fn defaults_need_only_a_data_dir() {
@@ -445,6 +446,60 @@ mod tests {
                     "{nice}: {e}"
                 ),
             }
+        }
+    }
+
+    fn keys(table: &toml::Table) -> Vec<&str> {
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// `api/examples/server.toml` is what operators copy: it must parse, set
+    /// every key the parser knows (the parser refuses keys it does not
+    /// know), and show the defaults its comments claim.
+    #[test]
+    fn the_example_server_toml_parses_and_validates() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/server.toml"));
+        let dir = path.parent().unwrap();
+        let c = ConfigFile::read(path).unwrap().validate().unwrap();
+        assert_eq!(c.origin, "provlog.example.com/log");
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/provlog"));
+        assert_eq!(c.log_key, dir.join("log.key"));
+        assert_eq!(c.genesis, Some(dir.join("genesis.cose")));
+        assert_eq!(c.storage.engine, Engine::Sled);
+        assert_eq!(c.witness_policy, Some(dir.join("witnesses.policy")));
+        assert_eq!(c.witness_timeout, Duration::from_millis(5000));
+        let publish = c.publish.clone().unwrap();
+        assert_eq!((publish.bucket.as_str(), publish.region.as_str()), ("provlog", "garage"));
+        assert_eq!(publish.secret_access_key_file, Some(dir.join("s3.secret")));
+
+        let defaults = ConfigFile { data_dir: Some("/d".into()), ..Default::default() }.validate().unwrap();
+        for (section, example, default) in [
+            ("sequencer", format!("{:?}", c.sequencer), format!("{:?}", defaults.sequencer)),
+            ("http", format!("{:?}", c.http), format!("{:?}", defaults.http)),
+            ("limits", format!("{:?}", c.limits), format!("{:?}", defaults.limits)),
+            ("storage", format!("{:?}", c.storage), format!("{:?}", defaults.storage)),
+        ] {
+            assert_eq!(example, default, "[{section}] of the example is not the default");
+        }
+        assert_eq!(
+            publish.concurrency,
+            crate::bucket::BucketConfig::new(String::new(), String::new()).concurrency
+        );
+
+        let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(keys(&table), field_names::<ConfigFile>(), "top level");
+        for (section, fields) in [
+            ("sequencer", field_names::<SequencerConfig>()),
+            ("http", field_names::<HttpConfig>()),
+            ("limits", field_names::<LimitsConfig>()),
+            ("storage", field_names::<StorageConfig>()),
+            ("witnesses", field_names::<WitnessesConfig>()),
+            ("publish", field_names::<crate::bucket::BucketConfig>()),
+        ] {
+            assert_eq!(keys(table[section].as_table().unwrap()), fields, "[{section}]");
         }
     }
 

@@ -225,6 +225,41 @@ impl ConfigFile {
     }
 }
 
+/// The fields a derived `Deserialize` of `T` asks for, sorted: the keys
+/// its TOML table may hold, since every config struct here and in
+/// `provlog-server` refuses unknown ones. The tests of the example
+/// configs (`examples/*.toml` of both packages) compare them with the
+/// keys the examples set.
+pub fn field_names<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+    use serde::de::{value::Error, Error as _, Visitor};
+    struct Fields(std::cell::Cell<&'static [&'static str]>);
+    impl<'de> serde::Deserializer<'de> for &Fields {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            self.0.set(fields);
+            Err(Error::custom("fields recorded"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let fields = Fields(std::cell::Cell::new(&[]));
+    let _ = T::deserialize(&fields);
+    let mut names = fields.0.get().to_vec();
+    names.sort_unstable();
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,6 +327,36 @@ mod tests {
         let p = d.path().join("w.toml");
         std::fs::write(&p, "data = \"d\"\nunknown_field = 1\n").unwrap();
         assert!(matches!(ConfigFile::read(&p), Err(ConfigError::Toml { .. })));
+    }
+
+    fn keys(table: &toml::Table) -> Vec<&str> {
+        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// `witness/examples/witness.toml` is what operators copy: it must
+    /// parse, set every key the parser knows (the parser refuses keys it
+    /// does not know), and show the defaults its comments claim.
+    #[test]
+    fn the_example_witness_toml_parses_and_validates() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/witness.toml"));
+        let c = ConfigFile::read(path).unwrap().validate().unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/provlog-witness"));
+        assert_eq!(c.key_file, path.parent().unwrap().join("witness.key"));
+        assert_eq!(c.logs.origins().collect::<Vec<_>>(), vec!["provlog.example.com/log"]);
+        assert_eq!(c.logs.verifiers("provlog.example.com/log").unwrap().len(), 1);
+        assert_eq!(c.http.header_read_timeout, Duration::from_millis(DEFAULT_HEADER_READ_TIMEOUT_MS));
+        assert_eq!(c.http.body_read_timeout, Duration::from_millis(DEFAULT_BODY_READ_TIMEOUT_MS));
+        assert_eq!(c.http.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(c.http.max_concurrent_requests, DEFAULT_MAX_CONCURRENT_REQUESTS);
+        assert_eq!(c.sled_cache_bytes, DEFAULT_SLED_CACHE_BYTES);
+
+        let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(keys(&table), field_names::<ConfigFile>(), "top level");
+        let log = table["log"].as_array().unwrap()[0].as_table().unwrap();
+        assert_eq!(keys(log), field_names::<LogConfig>(), "[[log]]");
     }
 
     #[test]
