@@ -23,7 +23,7 @@
 //! header_read_timeout_ms = 5000
 //! body_read_timeout_ms = 10000
 //! sync_wait_ms = 5000
-//! max_connections = 4096
+//! max_connections = 4096            # 1 to 1000000
 //! max_body_memory_bytes = 268435456   # submission bodies held at once
 //! worker_nice = 15
 //!
@@ -47,7 +47,11 @@
 //! region = "garage"                   # default "us-east-1"
 //! access_key_id = "GK…"               # default: $AWS_ACCESS_KEY_ID
 //! secret_access_key_file = "s3.secret"  # default: $AWS_SECRET_ACCESS_KEY
+//! prefix = "logs/"                    # default none; a relative path ending in '/'
+//! concurrency = 16                    # uploads in flight, 1 to 1024
 //! ```
+//!
+//! `api/examples/server.toml` is the same with a line or two on each key.
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -64,8 +68,12 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("configuration file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    #[error("configuration file {path}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
     #[error("invalid configuration: {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
 }
@@ -177,6 +185,33 @@ pub enum Engine {
     Fjall,
 }
 
+impl Engine {
+    /// Its name in the configuration.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sled => "sled",
+            Engine::Fjall => "fjall",
+        }
+    }
+
+    /// The other engine.
+    pub fn other(self) -> Engine {
+        match self {
+            Engine::Sled => Engine::Fjall,
+            Engine::Fjall => Engine::Sled,
+        }
+    }
+
+    /// Its store's directory under the data directory (spec/http-api.md,
+    /// "Configuration").
+    pub fn store_dir(self, data_dir: &Path) -> PathBuf {
+        data_dir.join(match self {
+            Engine::Sled => "db",
+            Engine::Fjall => "fjall",
+        })
+    }
+}
+
 /// The embedded store.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -247,8 +282,8 @@ impl ConfigFile {
     pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let mut file: ConfigFile = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        let mut file: ConfigFile =
+            toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.into(), source })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let publish_secret = file.publish.as_mut().and_then(|b| b.secret_access_key_file.as_mut());
         for p in [
@@ -335,8 +370,8 @@ impl ConfigFile {
         if h.sync_wait_ms > 600_000 {
             return Err(invalid("http.sync_wait_ms", "must be at most 600000"));
         }
-        if h.max_connections == 0 {
-            return Err(invalid("http.max_connections", "must be positive"));
+        if h.max_connections == 0 || h.max_connections > 1_000_000 {
+            return Err(invalid("http.max_connections", "must be 1 to 1000000"));
         }
         if h.max_body_memory_bytes < h.max_batch_bytes || h.max_body_memory_bytes > 1 << 40 {
             return Err(invalid(
@@ -436,6 +471,14 @@ mod tests {
         assert!(matches!(f.validate(), Err(ConfigError::Invalid { field: "sequencer.max_batch_size", .. })));
         let f: ConfigFile = toml::from_str("data_dir = \"/d\"\norigin = \"has space\"").unwrap();
         assert!(f.validate().is_err());
+        for (connections, ok) in [(0, false), (1, true), (1_000_000, true), (1_000_001, false)] {
+            let f: ConfigFile =
+                toml::from_str(&format!("data_dir = \"/d\"\n[http]\nmax_connections = {connections}"))
+                    .unwrap();
+            let refused =
+                matches!(f.validate(), Err(ConfigError::Invalid { field: "http.max_connections", .. }));
+            assert_eq!(refused, !ok, "{connections}");
+        }
         for (nice, ok) in [(-1, false), (0, true), (19, true), (20, false)] {
             let f: ConfigFile =
                 toml::from_str(&format!("data_dir = \"/d\"\n[http]\nworker_nice = {nice}")).unwrap();

@@ -95,8 +95,14 @@ pub enum StartError {
         #[source]
         source: StatementError,
     },
-    #[error("the genesis statement was refused: {0}")]
-    GenesisRefused(String),
+    #[error("the genesis statement {path} was refused")]
+    GenesisRefused {
+        path: PathBuf,
+        #[source]
+        source: provlog_ledger::rules::Violation,
+    },
+    #[error("the genesis statement {path} was not registered as the log's first entry")]
+    GenesisNotFirst { path: PathBuf },
     #[error("cannot read the witness policy {path}")]
     PolicyRead {
         path: PathBuf,
@@ -140,37 +146,27 @@ fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
     let cache = config.storage.cache_capacity_mb << 20;
     // Each engine has its directory; opening one where the other's is
     // would start a second, empty log beside the first.
-    let (engine, other_engine, other) = match config.storage.engine {
-        config::Engine::Sled => ("sled", "fjall", config.data_dir.join("fjall")),
-        config::Engine::Fjall => ("fjall", "sled", config.data_dir.join("db")),
-    };
+    let engine = config.storage.engine;
+    let other = engine.other().store_dir(&config.data_dir);
     if other.exists() {
-        return Err(StartError::OtherEngine { other, other_engine, engine });
+        return Err(StartError::OtherEngine {
+            other,
+            other_engine: engine.other().name(),
+            engine: engine.name(),
+        });
     }
-    let (path, open): (PathBuf, provlog_ledger::storage::Opener) = match config.storage.engine {
-        config::Engine::Sled => {
-            let p = config.data_dir.join("db");
-            let path = p.clone();
-            (
-                p,
-                Box::new(move || {
-                    Ok(Box::new(SledStore::open(&path, &SledConfig { cache_capacity: cache })?))
-                }),
-            )
-        }
-        config::Engine::Fjall => {
-            let p = config.data_dir.join("fjall");
-            let path = p.clone();
-            (
-                p,
-                Box::new(move || {
-                    Ok(Box::new(FjallStore::open(
-                        &path,
-                        &FjallConfig { cache_capacity: cache, ..FjallConfig::default() },
-                    )?))
-                }),
-            )
-        }
+    let path = engine.store_dir(&config.data_dir);
+    let store_path = path.clone();
+    let open: provlog_ledger::storage::Opener = match engine {
+        config::Engine::Sled => Box::new(move || {
+            Ok(Box::new(SledStore::open(&store_path, &SledConfig { cache_capacity: cache })?))
+        }),
+        config::Engine::Fjall => Box::new(move || {
+            Ok(Box::new(FjallStore::open(
+                &store_path,
+                &FjallConfig { cache_capacity: cache, ..FjallConfig::default() },
+            )?))
+        }),
     };
     // Each reopen (a recovery, crate::recovery) first drops the store's
     // pages from the page cache, so that the engine reads what the disk
@@ -222,6 +218,12 @@ impl Server {
                 Some(policy)
             }
         };
+        // A new log starts from its genesis statement: without one, refused
+        // before anything is created (an empty store left behind would fix
+        // the engine, and a second attempt with the other one be refused).
+        if config.genesis.is_none() && !config.storage.engine.store_dir(&config.data_dir).exists() {
+            return Err(StartError::NoGenesis);
+        }
         // Created only once the key and the policy are known to be good.
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
@@ -245,11 +247,13 @@ impl Server {
             let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
             let bytes = std::fs::read(&path)
                 .map_err(|source| StartError::GenesisRead { path: path.clone(), source })?;
-            let genesis =
-                Statement::parse(&bytes).map_err(|source| StartError::GenesisMalformed { path, source })?;
+            let genesis = Statement::parse(&bytes)
+                .map_err(|source| StartError::GenesisMalformed { path: path.clone(), source })?;
             match log.register(&[genesis], now_ms())?.pop() {
                 Some(Outcome::Registered { index: 0, .. }) => log.flush()?,
-                other => return Err(StartError::GenesisRefused(format!("{other:?}"))),
+                Some(Outcome::Rejected(source)) => return Err(StartError::GenesisRefused { path, source }),
+                // Not reached: the log is empty.
+                _ => return Err(StartError::GenesisNotFirst { path }),
             }
         }
         let reader = log.reader().clone();

@@ -40,6 +40,10 @@ fn an_empty_log_without_genesis_is_refused_and_key_permissions_are_checked() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Refused before a store was created: the engine is still open to choose.
+    for engine in ["db", "fjall"] {
+        assert!(!d.path().join(engine).exists(), "a refused start created {engine}/");
+    }
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = server().arg("--data").arg(d.path()).output().unwrap();
@@ -81,4 +85,54 @@ fn a_witness_policy_naming_another_log_key_is_refused_before_anything_is_stored(
     std::fs::write(&policy, format!("log {mine}\nquorum none\n")).unwrap();
     let (_, err) = start();
     assert!(err.contains("genesis") && !err.contains("names no log"), "{err}");
+}
+
+/// A genesis statement the rules refuse (signed by one governance key of a
+/// quorum of two) stops the start with the rule that refused it, in words.
+#[test]
+fn a_refused_genesis_statement_names_the_rule() {
+    use base64::Engine as _;
+    use provlog_ledger::governance::{Action, GovernancePayload, GovernanceSpec, GOVERNANCE_ISSUER};
+    use provlog_ledger::note::generate_signing_key;
+    use provlog_ledger::rules::RuleSet;
+    use provlog_ledger::statement::{Statement, CONTENT_TYPE_GOVERNANCE};
+
+    let d = tempfile::tempdir().unwrap();
+    provlog_ledger::keyfile::generate("localhost/provlog", &d.path().join("log.key")).unwrap();
+    let keys = [generate_signing_key(), generate_signing_key()];
+    let payload = GovernancePayload {
+        origin: "localhost/provlog".into(),
+        nonce: String::new(),
+        action: Action::Genesis {
+            governance: GovernanceSpec {
+                keys: keys
+                    .iter()
+                    .map(|k| base64::engine::general_purpose::STANDARD.encode(k.verifying_key().as_bytes()))
+                    .collect(),
+                quorum: 2,
+            },
+            partners: Vec::new(),
+            rule_set: RuleSet::permissive("p"),
+        },
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let genesis = Statement::sign_multi(
+        &[&keys[0]],
+        GOVERNANCE_ISSUER,
+        "genesis",
+        now,
+        CONTENT_TYPE_GOVERNANCE,
+        &payload.to_json(),
+    )
+    .unwrap();
+    let file = d.path().join("genesis.cose");
+    std::fs::write(&file, genesis.as_bytes()).unwrap();
+    let out = server().arg("--data").arg(d.path()).arg("--genesis").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("the genesis statement {} was refused: governance.", file.display())),
+        "{err}"
+    );
+    assert!(!err.contains("Violation {") && !err.contains("Some("), "debug text: {err}");
 }
