@@ -168,15 +168,19 @@ fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
             )?))
         }),
     };
-    // Each reopen (a recovery, crate::recovery) first drops the store's
-    // pages from the page cache, so that the engine reads what the disk
-    // holds, not pages whose write-back failed.
-    let (reopening, dir) = (std::sync::atomic::AtomicBool::new(false), path.clone());
+    // Every open, at start and at each reopen (a recovery, crate::recovery),
+    // first drops the store's pages from the page cache, so that the
+    // engine reads what the disk holds, not pages whose write-back failed:
+    // after a recovery cut short by a crash or a kill, the next start
+    // would otherwise read them as the previous process left them, and
+    // nothing would report the error again (RELIABILITY.md, "Storage
+    // faults"). The cost is a cold cache after a restart.
+    let dir = path.clone();
     let open: provlog_ledger::storage::Opener = Box::new(move || {
-        if reopening.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if dir.exists() {
             let files = recovery::evict_page_cache(&dir)
-                .map_err(|e| provlog_ledger::storage::StorageError::backend("reopen", e))?;
-            tracing::info!("dropped the cached pages of {files} store files before reopening");
+                .map_err(|e| provlog_ledger::storage::StorageError::backend("open", e))?;
+            tracing::info!("dropped the cached pages of {files} store files before opening the store");
         }
         open()
     });

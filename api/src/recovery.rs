@@ -91,13 +91,15 @@ pub fn probe(dir: &Path) -> std::io::Result<()> {
 
 /// Drops from the page cache the cached pages of every file under `dir`
 /// (`posix_fadvise(POSIX_FADV_DONTNEED)`), so that the store opened next
-/// reads what the disk holds. Called between closing a failed store and
-/// opening it again: after a failed write-back the kernel may keep the
-/// pages it could not write, marked clean, and an engine reopened on them
-/// would find entries that are not on disk, sign them, and lose them on
-/// eviction or power loss. Dirty pages are not dropped (only written), so
-/// this never loses data the disk was to receive. Returns the number of
-/// files advised.
+/// reads what the disk holds. Called before every open of the store: at
+/// start (a previous process may have died between a failed write-back
+/// and its reopen) and between closing a failed store and opening it
+/// again. After a failed write-back the kernel may keep the pages it could
+/// not write, marked clean, and an engine opened on them would find
+/// entries that are not on disk, sign them, and lose them on eviction or
+/// power loss. Dirty pages are not dropped (only written), so this never
+/// loses data the disk was to receive. Returns the number of files
+/// advised.
 ///
 /// # Errors
 /// The I/O error of listing a directory or opening a file (a file removed
@@ -224,6 +226,32 @@ mod tests {
             assert_eq!(std::fs::read(f).unwrap(), vec![i as u8 + 1; 256 << 10]);
         }
         assert!(evict_page_cache(&d.path().join("missing")).is_err());
+    }
+
+    /// The first open at start drops the store's cached pages too, not only
+    /// a reopen after a failure: a file in the store's directory, cached
+    /// when the server starts, is not cached once the store is open.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn opening_the_store_at_start_drops_its_cached_pages() {
+        let exe = std::env::current_exe().unwrap();
+        let d = tempfile::tempdir_in(exe.parent().unwrap()).unwrap();
+        for engine in [crate::config::Engine::Sled, crate::config::Engine::Fjall] {
+            let data = d.path().join(engine.name());
+            let mut file = crate::config::ConfigFile { data_dir: Some(data.clone()), ..Default::default() };
+            file.storage.engine = engine;
+            let config = file.validate().unwrap();
+            // A store made and closed, then a file beside its own, cached.
+            drop(crate::open_store(&config).unwrap());
+            let cached = engine.store_dir(&data).join("cached");
+            let mut w = std::fs::File::create(&cached).unwrap();
+            w.write_all(&vec![7; 256 << 10]).unwrap();
+            w.sync_all().unwrap();
+            assert!(resident_pages(&cached) > 0, "just written, {cached:?} is cached");
+            let store = crate::open_store(&config).unwrap();
+            assert_eq!(resident_pages(&cached), 0, "{engine:?}: still cached after the store opened");
+            drop(store);
+        }
     }
 
     #[test]
