@@ -1,5 +1,6 @@
 //! Criterion micro-benchmarks of the ingest and read hot paths: statement
-//! parsing, signature verification, EPCIS parsing, registering a batch
+//! parsing, signature verification (and the curve arithmetic under it, with
+//! and without per-key tables), EPCIS parsing, registering a batch
 //! (decide + index + append) in memory and in sled, proof generation, and
 //! the known-keys filter.
 //!
@@ -167,6 +168,43 @@ fn statements(c: &mut Criterion) {
     g.finish();
 }
 
+/// `[S]B - [k]A`, the point a signature check computes, four ways: as
+/// `verify_strict` does (one double-base multiplication, variable time), and
+/// with tables precomputed for the key, as a log could keep one per
+/// partner key (BENCHMARKS.md, "Ingest": per-key tables). The answers are
+/// the same point; only the cost differs.
+fn curve(c: &mut Criterion) {
+    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT as B, ED25519_BASEPOINT_TABLE};
+    use curve25519_dalek::edwards::{
+        EdwardsBasepointTable, EdwardsBasepointTableRadix32, EdwardsPoint, VartimeEdwardsPrecomputation,
+    };
+    use curve25519_dalek::traits::{BasepointTable as _, VartimePrecomputedMultiscalarMul as _};
+    use curve25519_dalek::Scalar;
+    use sha2::{Digest as _, Sha512};
+
+    let scalar = |seed: u8| Scalar::from_bytes_mod_order_wide(&Sha512::digest([seed]).into());
+    let a = -key(100).verifying_key().to_edwards();
+    let (s, k) = (scalar(1), scalar(2));
+    let want = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &a, &s);
+    let table = EdwardsBasepointTable::create(&a);
+    let (b32, a32) = (EdwardsBasepointTableRadix32::create(&B), EdwardsBasepointTableRadix32::create(&a));
+    let straus = VartimeEdwardsPrecomputation::new([B, a]);
+    assert_eq!((&s * ED25519_BASEPOINT_TABLE) + (&k * &table), want);
+    assert_eq!((&s * &b32) + (&k * &a32), want);
+    assert_eq!(straus.vartime_multiscalar_mul([s, k]), want);
+
+    let mut g = c.benchmark_group("curve");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("vartime_double_base", |b| {
+        b.iter(|| EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &a, &s))
+    });
+    g.bench_function("two_radix16_tables", |b| b.iter(|| (&s * ED25519_BASEPOINT_TABLE) + (&k * &table)));
+    g.bench_function("two_radix32_tables", |b| b.iter(|| (&s * &b32) + (&k * &a32)));
+    g.bench_function("precomputed_straus", |b| b.iter(|| straus.vartime_multiscalar_mul([s, k])));
+    g.bench_function("radix16_table_create", |b| b.iter(|| EdwardsBasepointTable::create(&a)));
+    g.finish();
+}
+
 fn register(c: &mut Criterion) {
     let mut g = c.benchmark_group("register_1000");
     g.throughput(Throughput::Elements(1000));
@@ -270,5 +308,5 @@ fn known_keys(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, statements, register, proofs, known_keys);
+criterion_group!(benches, statements, curve, register, proofs, known_keys);
 criterion_main!(benches);
