@@ -32,6 +32,7 @@
 //! per_partner_burst = 100000
 //! per_address_per_s = 100000
 //! per_address_burst = 200000
+//! trusted_proxies = []                # proxies whose X-Forwarded-For names the client
 //!
 //! [storage]
 //! engine = "sled"                     # or "fjall"
@@ -160,6 +161,34 @@ pub struct LimitsConfig {
     /// Per client IP address. Default 100000/s with a burst of 200000.
     pub per_address_per_s: u64,
     pub per_address_burst: u64,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or networks
+    /// (`10.0.0.5`, `10.0.0.0/8`, `::1`). A request from one of them is
+    /// charged to the nearest address in that header that is not one of
+    /// them (`http::client_address`). Default none: every request is
+    /// charged to its TCP peer.
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Most entries of `limits.trusted_proxies`.
+pub const MAX_TRUSTED_PROXIES: usize = 1024;
+
+/// Reads `limits.trusted_proxies`: each an IP address (one host) or a
+/// network in CIDR notation.
+fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    use serde::de::Error as _;
+    let items = Vec::<String>::deserialize(d)?;
+    if items.len() > MAX_TRUSTED_PROXIES {
+        return Err(D::Error::custom(format!("more than {MAX_TRUSTED_PROXIES} trusted proxies")));
+    }
+    items
+        .iter()
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| D::Error::custom(format!("{item:?} is neither an IP address nor a network")))
+        })
+        .collect()
 }
 
 impl Default for LimitsConfig {
@@ -169,6 +198,7 @@ impl Default for LimitsConfig {
             per_partner_burst: 100_000,
             per_address_per_s: 100_000,
             per_address_burst: 200_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -471,6 +501,13 @@ mod tests {
         assert!(matches!(f.validate(), Err(ConfigError::Invalid { field: "sequencer.max_batch_size", .. })));
         let f: ConfigFile = toml::from_str("data_dir = \"/d\"\norigin = \"has space\"").unwrap();
         assert!(f.validate().is_err());
+        let f: ConfigFile =
+            toml::from_str("data_dir = \"/d\"\n[limits]\ntrusted_proxies = [\"10.0.0.5\", \"fd00::/8\"]")
+                .unwrap();
+        let proxies = f.validate().unwrap().limits.trusted_proxies;
+        assert_eq!(proxies, ["10.0.0.5/32".parse().unwrap(), "fd00::/8".parse().unwrap()]);
+        let e = toml::from_str::<ConfigFile>("[limits]\ntrusted_proxies = [\"proxy.local\"]").unwrap_err();
+        assert!(e.to_string().contains("\"proxy.local\" is neither an IP address nor a network"), "{e}");
         for (connections, ok) in [(0, false), (1, true), (1_000_000, true), (1_000_001, false)] {
             let f: ConfigFile =
                 toml::from_str(&format!("data_dir = \"/d\"\n[http]\nmax_connections = {connections}"))

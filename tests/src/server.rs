@@ -47,6 +47,10 @@ pub struct Tuning {
     /// Per-partner rate limit, statements per second, and its burst.
     pub per_partner_per_s: u64,
     pub per_partner_burst: u64,
+    /// Per-address rate limit, its burst, and `limits.trusted_proxies`.
+    pub per_address_per_s: u64,
+    pub per_address_burst: u64,
+    pub trusted_proxies: Vec<&'static str>,
     /// `sled` or `fjall`.
     pub engine: &'static str,
     pub cache_capacity_mb: u64,
@@ -67,6 +71,9 @@ impl Default for Tuning {
             max_body_memory_bytes: 256 << 20,
             per_partner_per_s: 50_000,
             per_partner_burst: 100_000,
+            per_address_per_s: 100_000,
+            per_address_burst: 200_000,
+            trusted_proxies: Vec::new(),
             engine: "sled",
             cache_capacity_mb: 16,
             max_batch_size: 4096,
@@ -226,7 +233,8 @@ impl TestLog {
              [sequencer]\nmax_batch_age_ms = {}\nmax_batch_size = {}\nqueue_capacity = {}\n\n\
              [http]\nsync_wait_ms = {}\nheader_read_timeout_ms = {}\nbody_read_timeout_ms = {}\n\
              max_batch_statements = {}\nmax_batch_bytes = {}\nmax_body_memory_bytes = {}\n\n\
-             [limits]\nper_partner_per_s = {}\nper_partner_burst = {}\n\n\
+             [limits]\nper_partner_per_s = {}\nper_partner_burst = {}\nper_address_per_s = {}\n\
+             per_address_burst = {}\ntrusted_proxies = {:?}\n\n\
              [storage]\nengine = {:?}\ncache_capacity_mb = {}\n",
             root.join("data"),
             log_key,
@@ -242,6 +250,9 @@ impl TestLog {
             t.max_body_memory_bytes,
             t.per_partner_per_s,
             t.per_partner_burst,
+            t.per_address_per_s,
+            t.per_address_burst,
+            t.trusted_proxies,
             t.engine,
             t.cache_capacity_mb,
         );

@@ -14,6 +14,7 @@ use provlog_tests::server::{metric, to_response, Setup, TestLog, Tuning, COSE};
 use provlog_tests::{parse_http_response, HttpResponse};
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The offset of the unprotected header of a COSE_Sign1 statement.
@@ -559,4 +560,59 @@ fn proof_requests_out_of_range_are_refused_with_request_range() {
         let r = log.get(&path);
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
+}
+
+/// Behind a trusted proxy (`limits.trusted_proxies`), each client address
+/// that `X-Forwarded-For` names has its own per-address budget, and an
+/// address the client wrote itself further left is not believed.
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let tuning = Tuning {
+        per_address_per_s: 1,
+        per_address_burst: 3,
+        max_batch_statements: 3,
+        trusted_proxies: vec!["127.0.0.1"],
+        ..Tuning::default()
+    };
+    let log = TestLog::start(Setup::new(RuleSet::permissive("p")).tuning(tuning));
+    let farm = log.parties.farm.clone();
+    let serial = AtomicU64::new(0);
+    let submit = |forwarded: Option<&str>| {
+        let n = serial.fetch_add(1, Ordering::Relaxed);
+        let s = log
+            .sign(&farm, &log.commission(&farm, &[farm.sgtin("107346", &format!("p{n}"))], &hours_ago(1.0)));
+        let mut req =
+            log.client.post(log.url("/entries")).header("content-type", COSE).body(s.as_bytes().to_vec());
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        to_response(req.send().unwrap())
+    };
+    // The budget refills at 1/s, so on a slow machine a fourth may pass:
+    // submit until refused, and the refusal names the forwarded client.
+    let until_refused = |forwarded: &str| {
+        for accepted in 0..8 {
+            let r = submit(Some(forwarded));
+            if r.status != 201 {
+                let p = problem(&r);
+                assert_eq!((p.status, p.rule.as_str()), (429, "request.rate-limited"), "{p:?}");
+                return (accepted, p.detail);
+            }
+        }
+        panic!("{forwarded}: never refused");
+    };
+    let (accepted, detail) = until_refused("198.51.100.1");
+    assert!(accepted >= 3, "refused after {accepted}");
+    assert_eq!(detail, "too many statements from 198.51.100.1");
+    // A client cannot pose as another by writing an address to the left:
+    // the proxy appended the one it saw, whose budget is spent (a fresh
+    // one would take three first).
+    let (accepted, detail) = until_refused("198.51.100.9, 198.51.100.1");
+    assert!(accepted <= 2, "charged to another budget: {accepted} accepted");
+    assert_eq!(detail, "too many statements from 198.51.100.1");
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(submit(Some("198.51.100.2")).status, 201);
+    // The proxy's own requests (no header) are charged to the proxy.
+    assert_eq!(submit(None).status, 201);
+    log.verify();
 }

@@ -197,15 +197,16 @@ impl App {
         headers: &HeaderMap,
     ) -> Result<(), Problem> {
         if let Some(peer) = peer {
+            let client = super::client_address(peer.ip(), headers, &self.trusted_proxies);
             let limits = &self.address_limits;
-            let answer = if take { limits.take(&peer.ip(), n) } else { limits.has(&peer.ip(), n) };
+            let answer = if take { limits.take(&client, n) } else { limits.has(&client, n) };
             if let Err(wait) = answer {
                 self.metrics.refuse("rate-limited");
                 return Err(Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "request.rate-limited",
                     "Too many requests",
-                    format!("too many statements from {}", peer.ip()),
+                    format!("too many statements from {client}"),
                 )
                 .retry_after(wait)
                 .for_request(headers));

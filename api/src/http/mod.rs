@@ -28,6 +28,7 @@ use crate::limits::RateLimiter;
 use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::sequencer::{Sequencer, SignedCheckpoint};
+use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::Router;
 use provlog_ledger::log::FilteredState;
@@ -65,12 +66,43 @@ pub struct App {
     pub http: HttpConfig,
     pub partner_limits: Arc<RateLimiter<String>>,
     pub address_limits: Arc<RateLimiter<IpAddr>>,
+    /// `limits.trusted_proxies`: see [`client_address`].
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
     pub metrics: Arc<Metrics>,
     /// The log's verifier key, for `/` and the OpenAPI description.
     pub log_vkey: Arc<str>,
     /// `http.max_body_memory_bytes`, in units of [`BODY_UNIT`] bytes, that
     /// submissions set aside for their bodies.
     pub bodies: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most `X-Forwarded-For` entries [`client_address`] looks at.
+const MAX_FORWARDED_HOPS: usize = 32;
+
+/// The address a request's per-address rate limit is charged to. From a
+/// peer that is not a trusted proxy: the peer. From a trusted proxy: the
+/// nearest address in `X-Forwarded-For` (all its lines, read as one list
+/// from the right, as each proxy appends the address it received from)
+/// that is not a trusted proxy; entries further left could have been
+/// written by the client itself. An entry that is not an IP address ends
+/// the walk, and the request is charged to the last trusted hop, as is
+/// one with no such entry, or more than [`MAX_FORWARDED_HOPS`] of them.
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let lines: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let mut hop = peer;
+    for entry in lines.iter().rev().flat_map(|line| line.rsplit(',')).take(MAX_FORWARDED_HOPS) {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => hop = ip,
+            Ok(ip) => return ip,
+            Err(_) => break,
+        }
+    }
+    hop
 }
 
 /// The unit of [`App::bodies`].
@@ -94,6 +126,7 @@ impl App {
             http: config.http.clone(),
             partner_limits: Arc::new(RateLimiter::new(limits.per_partner_per_s, limits.per_partner_burst)),
             address_limits: Arc::new(RateLimiter::new(limits.per_address_per_s, limits.per_address_burst)),
+            trusted_proxies: limits.trusted_proxies.as_slice().into(),
             metrics,
             log_vkey: log_vkey.into(),
             // Rounded up, as each body's share is: the largest body always fits.
@@ -145,4 +178,52 @@ pub fn router(app: App) -> Router {
         .route("/", get(read::index))
         .fallback(|| async { Problem::not_found("no such resource") })
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(lines: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for l in lines {
+            h.append("x-forwarded-for", l.parse().unwrap());
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_address_is_the_nearest_untrusted_hop_behind_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = ["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()].into();
+        let proxy = ip("10.0.0.5");
+        for (peer, lines, want) in [
+            // Not from a proxy: the header is the client's own, ignored.
+            ("203.0.113.9", &["198.51.100.1"][..], "203.0.113.9"),
+            // From a proxy: the address it received from.
+            ("10.0.0.5", &["198.51.100.1"][..], "198.51.100.1"),
+            // Entries left of the first untrusted one are the client's word.
+            ("10.0.0.5", &["6.6.6.6, 198.51.100.1"][..], "198.51.100.1"),
+            // Through two proxies, over two header lines.
+            ("10.0.0.5", &["6.6.6.6, 198.51.100.1", "10.1.2.3"][..], "198.51.100.1"),
+            ("::1", &["2001:db8::7"][..], "2001:db8::7"),
+            // No header, or only proxies in it: the last proxy.
+            ("10.0.0.5", &[][..], "10.0.0.5"),
+            ("10.0.0.5", &["10.9.9.9"][..], "10.9.9.9"),
+            // Not an address (a port, junk): the walk stops at the proxy.
+            ("10.0.0.5", &["198.51.100.1:4711"][..], "10.0.0.5"),
+            ("10.0.0.5", &["198.51.100.1, junk"][..], "10.0.0.5"),
+        ] {
+            assert_eq!(client_address(ip(peer), &headers(lines), &trusted), ip(want), "{peer} {lines:?}");
+        }
+        // Without trusted proxies the peer, always.
+        assert_eq!(client_address(proxy, &headers(&["198.51.100.1"]), &[]), proxy);
+        // At most 32 entries are read: a header of 40 proxies ends at a proxy.
+        let long = vec!["10.0.0.1"; 40].join(", ");
+        let with_client = format!("198.51.100.1, {long}");
+        assert_eq!(client_address(proxy, &headers(&[&with_client]), &trusted), ip("10.0.0.1"));
+    }
 }
