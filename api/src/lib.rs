@@ -42,7 +42,7 @@ use provlog_ledger::storage::{
 use sequencer::{Sequencer, SequencerOptions};
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -140,21 +140,52 @@ fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Refuses a data directory holding the other engine's store: opening the
+/// configured one beside it would start a second, empty log.
+fn check_engine(config: &Config) -> Result<(), StartError> {
+    let engine = config.storage.engine;
+    let other = engine.other().store_dir(&config.data_dir);
+    match other.try_exists() {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            Err(StartError::OtherEngine { other, other_engine: engine.other().name(), engine: engine.name() })
+        }
+        Err(source) => Err(StartError::DataDir { path: other, source }),
+    }
+}
+
+/// Whether the configured engine's store exists yet.
+fn store_exists(config: &Config) -> Result<bool, StartError> {
+    let path = config.storage.engine.store_dir(&config.data_dir);
+    path.try_exists().map_err(|source| StartError::DataDir { path, source })
+}
+
+/// The configured genesis statement, read and parsed.
+fn read_genesis(config: &Config) -> Result<(PathBuf, Statement), StartError> {
+    let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
+    let bytes =
+        std::fs::read(&path).map_err(|source| StartError::GenesisRead { path: path.clone(), source })?;
+    let genesis = Statement::parse(&bytes)
+        .map_err(|source| StartError::GenesisMalformed { path: path.clone(), source })?;
+    Ok((path, genesis))
+}
+
+/// Registers the genesis statement as `log`'s first entry, or says why not.
+fn register_genesis(log: &mut Log, path: &Path, genesis: &Statement) -> Result<(), StartError> {
+    match log.register(std::slice::from_ref(genesis), now_ms())?.pop() {
+        Some(Outcome::Registered { index: 0, .. }) => Ok(()),
+        Some(Outcome::Rejected(source)) => Err(StartError::GenesisRefused { path: path.to_owned(), source }),
+        // Not reached: the log is empty.
+        _ => Err(StartError::GenesisNotFirst { path: path.to_owned() }),
+    }
+}
+
 /// Opens the configured engine in the data directory (`db/` for sled,
 /// `fjall/` for fjall), reopenable for recovery from a failed write.
 fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
     let cache = config.storage.cache_capacity_mb << 20;
-    // Each engine has its directory; opening one where the other's is
-    // would start a second, empty log beside the first.
+    check_engine(config)?;
     let engine = config.storage.engine;
-    let other = engine.other().store_dir(&config.data_dir);
-    if other.exists() {
-        return Err(StartError::OtherEngine {
-            other,
-            other_engine: engine.other().name(),
-            engine: engine.name(),
-        });
-    }
     let path = engine.store_dir(&config.data_dir);
     let store_path = path.clone();
     let open: provlog_ledger::storage::Opener = match engine {
@@ -222,12 +253,19 @@ impl Server {
                 Some(policy)
             }
         };
-        // A new log starts from its genesis statement: without one, refused
-        // before anything is created (an empty store left behind would fix
-        // the engine, and a second attempt with the other one be refused).
-        if config.genesis.is_none() && !config.storage.engine.store_dir(&config.data_dir).exists() {
-            return Err(StartError::NoGenesis);
-        }
+        // A new log starts from its genesis statement: read, parsed and
+        // registered first on a log in memory, so that a missing, malformed
+        // or refused one stops the start before anything is created (an
+        // empty store left behind would fix the engine).
+        check_engine(&config)?;
+        let genesis = if store_exists(&config)? {
+            None
+        } else {
+            let (path, genesis) = read_genesis(&config)?;
+            let mut trial = Log::open(Arc::new(provlog_ledger::storage::MemoryStore::new()), &config.origin)?;
+            register_genesis(&mut trial, &path, &genesis)?;
+            Some((path, genesis))
+        };
         // Created only once the key and the policy are known to be good.
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
@@ -248,17 +286,14 @@ impl Server {
             })
             .map_err(|source| StartError::Thread { name: "known-keys", source })?;
         if log.size() == 0 {
-            let path = config.genesis.clone().ok_or(StartError::NoGenesis)?;
-            let bytes = std::fs::read(&path)
-                .map_err(|source| StartError::GenesisRead { path: path.clone(), source })?;
-            let genesis = Statement::parse(&bytes)
-                .map_err(|source| StartError::GenesisMalformed { path: path.clone(), source })?;
-            match log.register(&[genesis], now_ms())?.pop() {
-                Some(Outcome::Registered { index: 0, .. }) => log.flush()?,
-                Some(Outcome::Rejected(source)) => return Err(StartError::GenesisRefused { path, source }),
-                // Not reached: the log is empty.
-                _ => return Err(StartError::GenesisNotFirst { path }),
-            }
+            // A store left empty (by a version that created it before its
+            // genesis) is read the same way.
+            let (path, genesis) = match genesis {
+                Some(g) => g,
+                None => read_genesis(&config)?,
+            };
+            register_genesis(&mut log, &path, &genesis)?;
+            log.flush()?;
         }
         let reader = log.reader().clone();
         let state = log.filtered_state();

@@ -135,4 +135,8 @@ fn a_refused_genesis_statement_names_the_rule() {
         "{err}"
     );
     assert!(!err.contains("Violation {") && !err.contains("Some("), "debug text: {err}");
+    // Checked before the store was created: nothing is left behind.
+    for engine in ["db", "fjall"] {
+        assert!(!d.path().join(engine).exists(), "a refused genesis left {engine}/");
+    }
 }

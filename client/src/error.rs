@@ -427,8 +427,8 @@ mod tests {
         let e = ClientError::from_policy_check(
             "x",
             PolicyCheckError::Note(NoteError::NoKnownSignature {
-                signed: "a+00000001".into(),
-                known: "none".into(),
+                signed: vec![("a".into(), 1)],
+                known: Vec::new(),
             }),
         );
         assert_eq!(e.kind(), ErrorKind::Verification);

@@ -1,8 +1,8 @@
 //! A statement stored before any checkpoint covers it, over real processes:
 //! with `sync_wait_ms = 0` the server answers `POST /entries` with 303 to
 //! the statement's URL (and each stored item of `POST /entries/batch`
-//! likewise), the URL answers 202 until a witnessed checkpoint covers the
-//! statement and then serves its receipt, and the `provlog` client follows
+//! likewise), the URL answers 202 while no witnessed checkpoint covers the
+//! statement (if it is asked that soon) and then serves its receipt, and the `provlog` client follows
 //! the 303 to a verified receipt. Spec: `spec/http-api.md` ("Submitting"),
 //! `spec/client.md`.
 
@@ -58,7 +58,9 @@ fn receipt_at(log: &TestLog, location: &str) -> String {
 
 #[test]
 fn a_statement_no_checkpoint_covers_yet_answers_303_and_its_url_serves_the_receipt() {
-    let tuning = Tuning { sync_wait_ms: 0, ..Tuning::default() };
+    // A witness slower than its timeout would block publication and turn
+    // the 303 into a 503: the timeout is generous.
+    let tuning = Tuning { sync_wait_ms: 0, witness_timeout_ms: 10_000, ..Tuning::default() };
     let log = TestLog::start(Setup::new(RuleSet::permissive("p")).witnesses(2, 2).tuning(tuning));
 
     // One statement: 303, pointing at its own URL, with its index.
@@ -104,11 +106,14 @@ fn a_statement_no_checkpoint_covers_yet_answers_303_and_its_url_serves_the_recei
         indexes.push(v.index);
     }
     assert!(indexes.windows(2).all(|w| w[1] == w[0] + 1), "one batch, consecutive indexes: {indexes:?}");
+    log.verify();
 }
 
 #[test]
 fn the_client_follows_a_303_to_a_verified_receipt() {
-    let tuning = Tuning { sync_wait_ms: 0, ..Tuning::default() };
+    // A witness slower than its timeout would block publication and turn
+    // the 303 into a 503: the timeout is generous.
+    let tuning = Tuning { sync_wait_ms: 0, witness_timeout_ms: 10_000, ..Tuning::default() };
     let log = TestLog::start(Setup::new(RuleSet::permissive("p")).witnesses(2, 2).tuning(tuning));
     let dir = log.dir.path();
     let farm = &log.parties.farm;
@@ -155,4 +160,5 @@ fn the_client_follows_a_303_to_a_verified_receipt() {
             assert!(stored.is_file(), "{} missing", stored.display());
         }
     }
+    log.verify();
 }

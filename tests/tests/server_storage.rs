@@ -96,7 +96,10 @@ fn assert_refused_for_storage(log: &TestLog, r: &HttpResponse, why: &str) {
     assert_eq!(h.status, 503);
     assert!(h.text().contains("storage"), "{}", h.text());
     // Refused before the sequencer: no batch is tried for it.
-    let batches = || metric(&log.get("/metrics").text(), "provlog_batch_statements_count");
+    let batches = || {
+        let text = log.get("/metrics").text();
+        metric(&text, "provlog_batch_statements_count").unwrap_or_else(|| panic!("no batch count: {text}"))
+    };
     let before = batches();
     let serial = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let again = log.submit(&statement(log, &format!("again-{serial}")));

@@ -230,6 +230,7 @@ impl ConfigFile {
 /// `provlog-server` refuses unknown ones. The tests of the example
 /// configs (`examples/*.toml` of both packages) compare them with the
 /// keys the examples set.
+#[doc(hidden)]
 pub fn field_names<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
     use serde::de::{value::Error, Error as _, Visitor};
     struct Fields(std::cell::Cell<&'static [&'static str]>);

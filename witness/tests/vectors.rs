@@ -201,27 +201,33 @@ fn witness_vectors_against_the_binary() {
         let d = tempfile::tempdir().unwrap();
         let signer = Ed25519Signer::from_skey(&v.witness_key).unwrap();
         provlog_ledger::keyfile::write(&d.path().join("witness.key"), &signer).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut config = format!("listen = \"127.0.0.1:{port}\"\ndata = \"data\"\nkey = \"witness.key\"\n");
+        let mut config = "listen = \"127.0.0.1:0\"\ndata = \"data\"\nkey = \"witness.key\"\n".to_owned();
         for l in &v.logs {
             config.push_str(&format!("[[log]]\norigin = {:?}\nvkeys = {:?}\n", l.origin, l.vkeys));
         }
         std::fs::write(d.path().join("witness.toml"), config).unwrap();
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_provlog-witness"))
-            .arg("--config")
-            .arg(d.path().join("witness.toml"))
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(d.path().join("witness.log")).unwrap())
-            .spawn()
+        let mut child = Killed(
+            std::process::Command::new(env!("CARGO_BIN_EXE_provlog-witness"))
+                .arg("--config")
+                .arg(d.path().join("witness.toml"))
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::fs::File::create(d.path().join("witness.log")).unwrap())
+                .spawn()
+                .unwrap(),
+        );
+        // Its first line names the address it took.
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.0.stdout.take().unwrap()), &mut line)
             .unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let log = || std::fs::read_to_string(d.path().join("witness.log")).unwrap_or_default();
-            assert!(child.try_wait().unwrap().is_none(), "{name}: the witness exited: {}", log());
-            assert!(std::time::Instant::now() < deadline, "{name}: the witness is not listening: {}", log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let port: u16 = line
+            .trim_end()
+            .strip_prefix("provlog-witness listening on 127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| {
+                let log = std::fs::read_to_string(d.path().join("witness.log")).unwrap_or_default();
+                panic!("{name}: the witness did not start: {line:?} {log}")
+            });
         if let Some(note) = &v.cosigned {
             let first = http(port, "POST", "/add-checkpoint", &format!("old 0\n\n{note}"));
             assert_eq!(first.status, 200, "{name}: the starting state: {}", first.body);
@@ -231,8 +237,16 @@ fn witness_vectors_against_the_binary() {
             serde_json::from_str(&http(port, "GET", "/evidence", "").body).unwrap();
         let evidence: Vec<String> = listed.iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect();
         check(&name, &v, answer, &evidence);
-        let _ = child.kill();
-        let _ = child.wait();
+    }
+}
+
+/// A child process killed when dropped, a failed assertion included.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

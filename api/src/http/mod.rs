@@ -84,22 +84,26 @@ const MAX_FORWARDED_HOPS: usize = 32;
 /// nearest address in `X-Forwarded-For` (all its lines, read as one list
 /// from the right, as each proxy appends the address it received from)
 /// that is not a trusted proxy; entries further left could have been
-/// written by the client itself. An entry that is not an IP address ends
-/// the walk, and the request is charged to the last trusted hop, as is
-/// one with no such entry, or more than [`MAX_FORWARDED_HOPS`] of them.
+/// written by the client itself. An entry that is not an IP address (or
+/// not text) ends the walk, and the request is charged to the last trusted
+/// hop, as is one with no such entry, or more than [`MAX_FORWARDED_HOPS`]
+/// of them. IPv4-mapped IPv6 addresses (a dual-stack listener's IPv4
+/// peers) count as the IPv4 addresses they map.
 pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let peer = peer.to_canonical();
     if !is_trusted(&peer) {
         return peer;
     }
-    let lines: Vec<&str> =
-        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let lines: Vec<&[u8]> = headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()).collect();
+    let entries = lines.iter().rev().flat_map(|line| line.rsplit(|&b| b == b','));
     let mut hop = peer;
-    for entry in lines.iter().rev().flat_map(|line| line.rsplit(',')).take(MAX_FORWARDED_HOPS) {
-        match entry.trim().parse::<IpAddr>() {
-            Ok(ip) if is_trusted(&ip) => hop = ip,
-            Ok(ip) => return ip,
-            Err(_) => break,
+    for entry in entries.take(MAX_FORWARDED_HOPS) {
+        let ip = std::str::from_utf8(entry).ok().and_then(|e| e.trim().parse::<IpAddr>().ok());
+        match ip.map(|ip| ip.to_canonical()) {
+            Some(ip) if is_trusted(&ip) => hop = ip,
+            Some(ip) => return ip,
+            None => break,
         }
     }
     hop
@@ -183,6 +187,7 @@ pub fn router(app: App) -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn headers(lines: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -216,9 +221,19 @@ mod tests {
             // Not an address (a port, junk): the walk stops at the proxy.
             ("10.0.0.5", &["198.51.100.1:4711"][..], "10.0.0.5"),
             ("10.0.0.5", &["198.51.100.1, junk"][..], "10.0.0.5"),
+            // IPv4 through a dual-stack listener, and in the header.
+            ("::ffff:10.0.0.5", &["::ffff:198.51.100.1"][..], "198.51.100.1"),
         ] {
             assert_eq!(client_address(ip(peer), &headers(lines), &trusted), ip(want), "{peer} {lines:?}");
         }
+        // A line that is not text ends the walk too: it is not skipped, so
+        // the client cannot make the proxy's entry vanish into it.
+        let mut h = headers(&["6.6.6.6"]);
+        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff, 198.51.100.1").unwrap());
+        assert_eq!(client_address(proxy, &h, &trusted), ip("198.51.100.1"));
+        let mut h = headers(&["6.6.6.6"]);
+        h.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff").unwrap());
+        assert_eq!(client_address(proxy, &h, &trusted), proxy);
         // Without trusted proxies the peer, always.
         assert_eq!(client_address(proxy, &headers(&["198.51.100.1"]), &[]), proxy);
         // At most 32 entries are read: a header of 40 proxies ends at a proxy.
