@@ -237,27 +237,17 @@ impl Bucket {
     /// [`BucketError::TooLarge`], or [`BucketError::Store`] for any other
     /// failure.
     pub async fn get(&self, name: &str, max: usize) -> Result<Option<Vec<u8>>, BucketError> {
-        use futures_util::StreamExt as _;
         let err = |source| BucketError::Store { op: "get", key: name.into(), source };
-        let too_large = || BucketError::TooLarge { key: name.into(), max };
         let r = match self.store.get(&self.key(name)).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(err(e)),
         };
-        if r.meta.size > max as u64 {
-            return Err(too_large());
+        match crate::capped::collect(Some(r.meta.size), max, r.into_stream()).await {
+            Ok(body) => Ok(Some(body)),
+            Err(crate::capped::Capped::TooLarge) => Err(BucketError::TooLarge { key: name.into(), max }),
+            Err(crate::capped::Capped::Failed(e)) => Err(err(e)),
         }
-        let mut body = Vec::new();
-        let mut stream = r.into_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(err)?;
-            if body.len() + chunk.len() > max {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Some(body))
     }
 }
 

@@ -20,6 +20,7 @@
 
 pub mod bucket;
 pub mod bucket_publisher;
+mod capped;
 pub mod config;
 pub mod dev;
 pub mod http;

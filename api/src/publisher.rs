@@ -249,19 +249,12 @@ async fn blocking<E: std::fmt::Display + Send + 'static>(
 /// The body of a witness's answer, refused once it passes `max` bytes: a
 /// witness is another organization's server, and its answers are read
 /// before they are checked.
-async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let too_large = || format!("response over {max} bytes");
-    if resp.content_length().is_some_and(|n| n > max as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("response failed: {e}"))? {
-        if body.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_capped(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let declared = resp.content_length();
+    crate::capped::collect(declared, max, crate::capped::response_chunks(resp)).await.map_err(|e| match e {
+        crate::capped::Capped::TooLarge => format!("response over {max} bytes"),
+        crate::capped::Capped::Failed(e) => format!("response failed: {e}"),
+    })
 }
 
 #[cfg(test)]
