@@ -461,7 +461,7 @@ impl ConfigFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provlog_witness::config::field_names;
+    use provlog_witness::config::{field_names, table_keys};
 
     #[test]
     fn defaults_need_only_a_data_dir() {
@@ -529,12 +529,6 @@ mod tests {
         }
     }
 
-    fn keys(table: &toml::Table) -> Vec<&str> {
-        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
     /// `api/examples/server.toml` is what operators copy: it must parse, set
     /// every key the parser knows (the parser refuses keys it does not
     /// know), and show the defaults its comments claim.
@@ -570,7 +564,7 @@ mod tests {
         );
 
         let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert_eq!(keys(&table), field_names::<ConfigFile>(), "top level");
+        assert_eq!(table_keys(&table), field_names::<ConfigFile>(), "top level");
         for (section, fields) in [
             ("sequencer", field_names::<SequencerConfig>()),
             ("http", field_names::<HttpConfig>()),
@@ -579,7 +573,7 @@ mod tests {
             ("witnesses", field_names::<WitnessesConfig>()),
             ("publish", field_names::<crate::bucket::BucketConfig>()),
         ] {
-            assert_eq!(keys(table[section].as_table().unwrap()), fields, "[{section}]");
+            assert_eq!(table_keys(table[section].as_table().unwrap()), fields, "[{section}]");
         }
     }
 

@@ -182,10 +182,10 @@ fn register_genesis(log: &mut Log, path: &Path, genesis: &Statement) -> Result<(
 }
 
 /// Opens the configured engine in the data directory (`db/` for sled,
-/// `fjall/` for fjall), reopenable for recovery from a failed write.
+/// `fjall/` for fjall), reopenable for recovery from a failed write. The
+/// caller has run [`check_engine`].
 fn open_store(config: &Config) -> Result<Arc<ReopenableStore>, StartError> {
     let cache = config.storage.cache_capacity_mb << 20;
-    check_engine(config)?;
     let engine = config.storage.engine;
     let path = engine.store_dir(&config.data_dir);
     let store_path = path.clone();

@@ -416,6 +416,29 @@ fn partner_rate_limits_answer_429_and_only_verified_statements_spend_them() {
     log.verify();
 }
 
+/// Starts a 1 MiB batch upload and sends all of it but its last byte: with
+/// `http.max_body_memory_bytes` at 1 MiB, it holds the whole budget until
+/// its body read time runs out.
+fn hold_the_body_budget(log: &TestLog) -> TcpStream {
+    let mut holder = TcpStream::connect(log.addr()).unwrap();
+    holder
+        .write_all(
+            b"POST /entries/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n\
+              Content-Length: 1048576\r\n\r\n",
+        )
+        .unwrap();
+    holder.write_all(&vec![0u8; (1 << 20) - 1]).unwrap();
+    holder
+}
+
+/// The upload of [`hold_the_body_budget`] ends in 408.
+fn assert_times_out(mut holder: TcpStream) {
+    holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    let _ = holder.read_to_end(&mut out);
+    assert_eq!(parse_http_response(&out).unwrap().status, 408);
+}
+
 /// Bodies in hand never hold more than `http.max_body_memory_bytes`: with
 /// the whole budget taken by the bytes of one slow upload, another
 /// submission waits until that upload times out, then goes through. (A
@@ -437,23 +460,13 @@ fn a_submission_waits_for_body_memory_beyond_the_budget() {
             &farm,
             &log.commission(&farm, &[farm.sgtin("107346", &format!("b{attempt}"))], &hours_ago(1.0)),
         );
-        let mut holder = TcpStream::connect(log.addr()).unwrap();
-        holder
-            .write_all(
-                b"POST /entries/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n\
-                  Content-Length: 1048576\r\n\r\n",
-            )
-            .unwrap();
-        holder.write_all(&vec![0u8; (1 << 20) - 1]).unwrap();
+        let holder = hold_the_body_budget(&log);
         let held = Instant::now();
         std::thread::sleep(Duration::from_millis(300));
         let r = log.submit(&s);
         let waited = held.elapsed();
         assert_eq!(r.status, 201, "{}", r.text());
-        holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut out = Vec::new();
-        let _ = holder.read_to_end(&mut out);
-        assert_eq!(parse_http_response(&out).unwrap().status, 408);
+        assert_times_out(holder);
         if waited >= Duration::from_millis(650) {
             break;
         }
@@ -490,14 +503,7 @@ fn a_submission_still_waiting_for_body_memory_at_its_deadline_is_told_the_log_is
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(1000));
-    let mut holder = TcpStream::connect(log.addr()).unwrap();
-    holder
-        .write_all(
-            b"POST /entries/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/cbor\r\n\
-              Content-Length: 1048576\r\n\r\n",
-        )
-        .unwrap();
-    holder.write_all(&vec![0u8; (1 << 20) - 1]).unwrap();
+    let holder = hold_the_body_budget(&log);
     std::thread::sleep(Duration::from_millis(300));
     late.write_all(s.as_bytes()).unwrap();
     late.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -512,10 +518,7 @@ fn a_submission_still_waiting_for_body_memory_at_its_deadline_is_told_the_log_is
     assert_eq!(metric(&metrics, r#"provlog_refused_total{reason="overloaded"}"#), Some(1.0), "{metrics}");
     // The slow upload times out in its turn; the statement goes through
     // when sent again.
-    holder.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut out = Vec::new();
-    let _ = holder.read_to_end(&mut out);
-    assert_eq!(parse_http_response(&out).unwrap().status, 408);
+    assert_times_out(holder);
     log.register(&s);
 }
 

@@ -230,6 +230,14 @@ impl ConfigFile {
 /// `provlog-server` refuses unknown ones. The tests of the example
 /// configs (`examples/*.toml` of both packages) compare them with the
 /// keys the examples set.
+/// The keys a TOML table sets, sorted, to compare with [`field_names`].
+#[doc(hidden)]
+pub fn table_keys(table: &toml::Table) -> Vec<&str> {
+    let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    keys
+}
+
 #[doc(hidden)]
 pub fn field_names<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
     use serde::de::{value::Error, Error as _, Visitor};
@@ -330,12 +338,6 @@ mod tests {
         assert!(matches!(ConfigFile::read(&p), Err(ConfigError::Toml { .. })));
     }
 
-    fn keys(table: &toml::Table) -> Vec<&str> {
-        let mut keys: Vec<&str> = table.keys().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
     /// `witness/examples/witness.toml` is what operators copy: it must
     /// parse, set every key the parser knows (the parser refuses keys it
     /// does not know), and show the defaults its comments claim.
@@ -355,9 +357,9 @@ mod tests {
         assert_eq!(c.sled_cache_bytes, DEFAULT_SLED_CACHE_BYTES);
 
         let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        assert_eq!(keys(&table), field_names::<ConfigFile>(), "top level");
+        assert_eq!(table_keys(&table), field_names::<ConfigFile>(), "top level");
         let log = table["log"].as_array().unwrap()[0].as_table().unwrap();
-        assert_eq!(keys(log), field_names::<LogConfig>(), "[[log]]");
+        assert_eq!(table_keys(log), field_names::<LogConfig>(), "[[log]]");
     }
 
     #[test]
